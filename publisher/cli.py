@@ -1,0 +1,205 @@
+"""The command line: parse options, call the run, render, exit. No decisions here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, List, Optional
+
+import typer
+
+from publisher import __version__
+
+app = typer.Typer(
+    name="pubtool",
+    help="Publish wheels and sdists to a package index, safely retryable.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+_PATHS_HELP = "Distributions to publish: files, directories (every distribution inside) or quoted glob patterns."
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"pubtool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Show the version and exit.", callback=_version_callback, is_eager=True),
+    ] = False,
+) -> None:
+    """Publish wheels and sdists to a package index, safely retryable."""
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and not os.environ.get("CI")
+
+
+@app.command()
+def upload(
+    paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_default=False, metavar="PATHS...")],
+    publish_url: Annotated[
+        str,
+        typer.Option("--publish-url", envvar="PUBTOOL_PUBLISH_URL", help="Legacy upload endpoint of the index."),
+    ] = "https://upload.pypi.org/legacy/",
+    check_url: Annotated[
+        Optional[str],
+        typer.Option(
+            "--check-url",
+            envvar="PUBTOOL_CHECK_URL",
+            help="Simple API root (…/simple/) asked which files already exist before uploading.",
+        ),
+    ] = None,
+    allow_check_auth_failure: Annotated[
+        bool,
+        typer.Option(
+            "--allow-check-auth-failure",
+            envvar="PUBTOOL_ALLOW_CHECK_AUTH_FAILURE",
+            help="On 401/403 from the check URL, warn and upload without the check.",
+        ),
+    ] = False,
+    skip_existing: Annotated[
+        bool,
+        typer.Option(
+            "--skip-existing",
+            help="Treat the index's 'file already exists' answer as a skip (verified only with --check-url).",
+        ),
+    ] = False,
+    username: Annotated[
+        Optional[str],
+        typer.Option(
+            "-u", "--username", envvar=["PUBTOOL_USERNAME", "TWINE_USERNAME"], help="Upload username."
+        ),
+    ] = None,
+    password: Annotated[
+        Optional[str],
+        typer.Option(
+            "-p",
+            "--password",
+            envvar=["PUBTOOL_PASSWORD", "TWINE_PASSWORD"],
+            help="Upload password (prefer the env var: options show in the process list).",
+            show_envvar=True,
+        ),
+    ] = None,
+    token: Annotated[
+        Optional[str],
+        typer.Option("-t", "--token", envvar="PUBTOOL_TOKEN", help="API token (sent as user __token__)."),
+    ] = None,
+    check_username: Annotated[
+        Optional[str],
+        typer.Option("--check-username", envvar="PUBTOOL_CHECK_USERNAME", help="Read username for the check URL."),
+    ] = None,
+    check_password: Annotated[
+        Optional[str],
+        typer.Option("--check-password", envvar="PUBTOOL_CHECK_PASSWORD", help="Read password for the check URL."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate, hash and check, but upload nothing.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print a JSON report on stdout (human output stays on stderr).")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Log every HTTP request (method, redacted URL, status, time).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print errors only.")] = False,
+    retries: Annotated[
+        int,
+        typer.Option("--retries", envvar="PUBTOOL_RETRIES", min=0, max=20, help="Retries for transient failures."),
+    ] = 3,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", envvar="PUBTOOL_TIMEOUT", min=0.1, help="Connect and read timeout in seconds."),
+    ] = 30.0,
+) -> None:
+    """Upload distributions; skip those already on the index when a check URL is given."""
+    from publisher import publish
+    from publisher.errors import PubtoolError
+    from publisher.settings import Options, resolve_settings
+    from publisher.ui import ConsoleReporter, make_console
+
+    reporter = ConsoleReporter(make_console(), verbose=verbose, quiet=quiet)
+    options = Options(
+        paths=paths,
+        publish_url=publish_url,
+        check_url=check_url,
+        username=username,
+        password=password,
+        token=token,
+        check_username=check_username,
+        check_password=check_password,
+        allow_check_auth_failure=allow_check_auth_failure,
+        skip_existing=skip_existing,
+        dry_run=dry_run,
+        retries=retries,
+        timeout=timeout,
+    )
+    try:
+        settings, warnings = resolve_settings(options)
+    except PubtoolError as error:
+        _fail_early(error, reporter, json_output, publish_url, check_url, dry_run)
+    for warning in warnings:
+        reporter.warning(warning)
+    if settings.upload_credentials is None and not dry_run and _interactive():
+        settings = _prompt_for_credentials(settings)
+    report = publish.run(settings, reporter)
+    reporter.summary(report)
+    if json_output:
+        typer.echo(report.dumps())
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def check(paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_default=False, metavar="PATHS...")]) -> None:
+    """Validate distributions offline (filenames, metadata, duplicates); upload nothing."""
+    from publisher.errors import PubtoolError
+    from publisher.publish import prepare_distributions
+    from publisher.report import Report
+    from publisher.ui import ConsoleReporter, make_console
+
+    reporter = ConsoleReporter(make_console())
+    report = Report(publish_url="", check_url=None, dry_run=True)
+    try:
+        distributions = prepare_distributions(paths, reporter, report)
+    except PubtoolError as error:
+        reporter.error(error)
+        raise typer.Exit(int(error.exit_code)) from None
+    for dist in distributions:
+        reporter.console.print(f"[green]ok[/green]  {dist.filename}  ({dist.name} {dist.version})")
+    raise typer.Exit(0)
+
+
+def _fail_early(error, reporter, json_output: bool, publish_url: str, check_url: Optional[str], dry_run: bool) -> None:
+    """An option was wrong: nothing ran. Print the error (and the JSON report), then exit."""
+    from publisher.report import Report
+    from publisher.urls import redact
+
+    reporter.error(error)
+    if json_output:
+        report = Report(publish_url=redact(publish_url), check_url=redact(check_url) if check_url else None, dry_run=dry_run)
+        report.error = error
+        typer.echo(report.dumps())
+    raise typer.Exit(int(error.exit_code))
+
+
+def _prompt_for_credentials(settings):
+    """Ask for upload credentials on a terminal (never in CI or without a TTY)."""
+    import dataclasses
+
+    from publisher.credentials import TOKEN_USERNAME, Credentials
+
+    typer.echo(f"No upload credentials given for {settings.publish_url}.", err=True)
+    username = typer.prompt("Username", default=TOKEN_USERNAME, err=True)
+    password = typer.prompt("Password or API token", hide_input=True, err=True)
+    return dataclasses.replace(settings, upload_credentials=Credentials(username, password, "prompt"))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Finding, reading, checking and hashing the local distributions to publish."""

@@ -1,0 +1,82 @@
+"""The HTTP policy of a run: one session, retries for reads, timeouts, a request log."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from publisher import __version__
+from publisher.urls import redact
+
+# SPEC section 8: transient failures are connection errors, timeouts and these answers.
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+USER_AGENT = f"pubtool/{__version__}"
+
+RequestLogger = Callable[[str, str, int, float], None]  # method, redacted URL, status, seconds
+
+
+def read_retry_policy(retries: int, backoff_factor: float = 0.25) -> Retry:
+    """urllib3 retries for GET/HEAD: connection errors, timeouts and transient statuses."""
+    return Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        status_forcelist=TRANSIENT_STATUSES,
+        backoff_factor=backoff_factor,
+        backoff_max=30,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+        redirect=0,
+    )
+
+
+def make_session(
+    *,
+    retries: int,
+    auth: Optional[requests.auth.AuthBase] = None,
+    log_request: Optional[RequestLogger] = None,
+) -> requests.Session:
+    """The one session a run uses: connection pooling, retries for reads, our auth, our UA."""
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=read_retry_policy(retries), pool_maxsize=8)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    # Credentials come only from our realm-scoped auth; never let requests pick
+    # ~/.netrc on its own (it would also send them after a redirect).
+    session.trust_env = True
+    session.auth = auth
+    if log_request is not None:
+        session.hooks["response"].append(_logging_hook(log_request))
+    return session
+
+
+def _logging_hook(log_request: RequestLogger):
+    def hook(response: requests.Response, *args, **kwargs):
+        seconds = response.elapsed.total_seconds() if response.elapsed else 0.0
+        log_request(response.request.method or "?", redact(response.request.url or ""), response.status_code, seconds)
+        return response
+
+    return hook
+
+
+def retry_delay(attempt: int, retry_after: Optional[str], base: float = 0.5, cap: float = 30.0) -> float:
+    """Seconds to wait before attempt ``attempt + 1`` (exponential; Retry-After wins when given)."""
+    if retry_after:
+        try:
+            return min(float(retry_after), cap)
+        except ValueError:
+            pass
+    return min(base * (2**attempt), cap)
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)

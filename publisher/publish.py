@@ -1,0 +1,234 @@
+"""The run of SPEC section 3, step by step: collect, validate, hash, check, upload, reconcile.
+
+``run`` never prints and never raises a PubtoolError: it records the error in the
+Report it returns, so ``--json`` is printed on failure too.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional, Sequence
+
+from packaging.utils import NormalizedName
+
+from publisher.credentials import Purpose, RealmAuth
+from publisher.distributions.collect import collect_distributions
+from publisher.distributions.hashing import digest_file
+from publisher.distributions.validate import Distribution, find_duplicate_filenames, read_distribution
+from publisher.errors import (
+    AlreadyExistsError,
+    CheckUrlAuthError,
+    ConflictError,
+    InputProblems,
+    Interrupted,
+    NetworkError,
+    PubtoolError,
+)
+from publisher.plan import Decision, PlannedFile, compare_digest, compare_downloaded, plan_file, plan_uploads
+from publisher.report import Action, FileReport, Report, Reporter
+from publisher.settings import Settings
+from publisher.simple_index import ProjectListing, check_root_for, download_digest, fetch_project_listing
+from publisher.urls import redact
+
+
+def prepare_distributions(paths: Sequence[str], reporter: Reporter, report: Report) -> list[Distribution]:
+    """Collect, validate and hash; raise InputProblems listing every problem (SPEC steps 1-3)."""
+    collection = collect_distributions(paths)
+    for notice in collection.notices:
+        reporter.notice(notice)
+    problems = list(collection.problems)
+    distributions: list[Distribution] = []
+    for candidate in collection.candidates:
+        dist, reasons = read_distribution(candidate)
+        if dist is None:
+            problems.extend((str(candidate.path), reason) for reason in reasons)
+        else:
+            distributions.append(dist)
+    distributions, duplicate_problems = find_duplicate_filenames(distributions)
+    problems.extend(duplicate_problems)
+    report.files = [_file_report(dist) for dist in distributions]
+    if problems:
+        for what, reason in problems:
+            report.files.append(FileReport(path=what, filename=what.rsplit("/", 1)[-1], action=Action.FAILED, reason=reason))
+        hint = "fix the files above (or rebuild them), then run again; nothing was sent to the index"
+        raise InputProblems(problems, hint=hint)
+    return distributions
+
+
+def _file_report(dist: Distribution) -> FileReport:
+    return FileReport(
+        path=str(dist.path),
+        filename=dist.filename,
+        project=dist.name,
+        version=str(dist.version),
+        size=dist.size,
+        sha256=dist.hashes.sha256,
+    )
+
+
+class Publisher:
+    """One publishing run over one HTTP session."""
+
+    def __init__(self, settings: Settings, reporter: Reporter, report: Report) -> None:
+        from publisher.http import make_session
+
+        self.settings = settings
+        self.reporter = reporter
+        self.report = report
+        auth = RealmAuth()
+        auth.add(settings.publish_url, settings.upload_credentials, Purpose.UPLOAD)
+        if settings.check_url:
+            auth.add(settings.check_url, settings.check_credentials, Purpose.READ)
+        self.session = make_session(retries=settings.retries, auth=auth, log_request=reporter.request)
+        self.check_root: Optional[str] = None
+        self._reports = {item.filename: item for item in report.files}
+
+    # -- check ---------------------------------------------------------------
+
+    def fetch_listings(self, distributions: Sequence[Distribution]) -> Optional[dict[NormalizedName, ProjectListing]]:
+        """One request per project; None when there is no check URL (or the lenient flag let it go)."""
+        if not self.settings.check_url:
+            return None
+        projects = list(dict.fromkeys(dist.project for dist in distributions))
+        self.check_root = check_root_for(self.settings.check_url, set(projects))
+        if self.check_root != self.settings.check_url and self.check_root.rstrip("/") != self.settings.check_url.rstrip("/"):
+            self.reporter.notice(f"the check URL names a project; using its parent {redact(self.check_root)}")
+        listings: dict[NormalizedName, ProjectListing] = {}
+        try:
+            for project in projects:
+                listings[project] = self.fetch_listing(project)
+        except CheckUrlAuthError as error:
+            if not self.settings.allow_check_auth_failure:
+                raise
+            self.warn(f"{error.message.replace('; nothing was uploaded', '')}: uploading without the check "
+                      "(--allow-check-auth-failure)")
+            self.check_root = None
+            return None
+        return listings
+
+    def fetch_listing(self, project: NormalizedName) -> ProjectListing:
+        assert self.check_root is not None
+        return fetch_project_listing(self.session, self.check_root, project, timeout=self.settings.timeout)
+
+    def verify(self, planned: PlannedFile) -> PlannedFile:
+        """Settle a file the index lists without a sha256: hash locally with its algorithm, or download."""
+        if planned.remote is None:
+            return planned
+        if planned.decision is Decision.VERIFY_WITH_ALGORITHM:
+            local = digest_file(planned.dist.path, planned.algorithm)
+            return compare_digest(planned.dist, planned.remote, planned.algorithm, local)
+        if planned.decision is Decision.VERIFY_BY_DOWNLOAD:
+            remote_sha256 = download_digest(self.session, planned.remote, "sha256", timeout=self.settings.timeout)
+            return compare_downloaded(planned.dist, planned.remote, remote_sha256)
+        return planned
+
+    # -- upload --------------------------------------------------------------
+
+    def publish(self, distributions: Sequence[Distribution]) -> None:
+        listings = self.fetch_listings(distributions)
+        plan = [self.verify(planned) for planned in plan_uploads(distributions, listings)]
+        self.report.files = [self._reports[planned.dist.filename] for planned in plan]
+        conflicts = [planned for planned in plan if planned.decision is Decision.CONFLICT]
+        if conflicts:
+            for planned in conflicts:
+                self.mark(planned.dist, Action.CONFLICT, planned.reason)
+            raise conflict_error(conflicts, before_upload=True)
+        for planned in plan:
+            if planned.decision is Decision.SKIP:
+                self.mark(planned.dist, Action.SKIPPED, planned.reason)
+            elif self.settings.dry_run:
+                self.mark(planned.dist, Action.WOULD_UPLOAD, planned.reason)
+            else:
+                self.upload(planned.dist)
+
+    def upload(self, dist: Distribution) -> None:
+        from publisher.upload import UploadStatus, upload_file
+
+        self.reporter.upload_started(dist.filename, dist.size)
+        started = time.monotonic()
+        try:
+            result = upload_file(
+                self.session,
+                self.settings.publish_url,
+                dist,
+                timeout=self.settings.timeout,
+                retries=self.settings.retries,
+                on_progress=lambda sent: self.reporter.upload_progress(dist.filename, sent),
+            )
+        except NetworkError as error:
+            self.mark(dist, Action.FAILED, error.message, time.monotonic() - started)
+            raise
+        seconds = time.monotonic() - started
+        if result.status is UploadStatus.UPLOADED:
+            self.mark(dist, Action.UPLOADED, None, seconds)
+            return
+        self.reconcile(dist, result.http_status, result.message, seconds)
+
+    def reconcile(self, dist: Distribution, status: int, message: str, seconds: float) -> None:
+        """The index says the file exists (SPEC step 6): verify against the check URL, or obey --skip-existing."""
+        if self.check_root is not None:
+            listing = self.fetch_listing(dist.project)
+            planned = self.verify(plan_file(dist, listing))
+            if planned.decision is Decision.SKIP:
+                self.mark(dist, Action.SKIPPED, "already on the index (an earlier attempt landed)", seconds)
+                return
+            if planned.decision is Decision.CONFLICT:
+                self.mark(dist, Action.CONFLICT, planned.reason, seconds)
+                raise conflict_error([planned], before_upload=False)
+            # Listed as existing by the upload endpoint but not by the check URL.
+        if self.settings.skip_existing:
+            unverified = "" if self.check_root else " (content not verified: no --check-url)"
+            self.warn(f"{dist.filename} already exists on the index: skipped{unverified}")
+            self.mark(dist, Action.SKIPPED, f"already exists (HTTP {status}){unverified}", seconds)
+            return
+        msg = f"{dist.filename} already exists on the index (HTTP {status}: {message})"
+        self.mark(dist, Action.FAILED, msg, seconds)
+        if self.check_root is not None:
+            hint = "the check URL does not list it; check that --check-url is the simple index of this upload URL"
+        else:
+            hint = "pass --check-url to verify the existing file and skip it, or --skip-existing to skip it unverified"
+        raise AlreadyExistsError(msg, hint=hint)
+
+    # -- bookkeeping ---------------------------------------------------------
+
+    def mark(self, dist: Distribution, action: Action, reason: Optional[str], seconds: Optional[float] = None) -> None:
+        item = self._reports[dist.filename]
+        item.action = action
+        item.reason = reason
+        item.seconds = seconds
+        if action in (Action.UPLOADED, Action.SKIPPED, Action.WOULD_UPLOAD, Action.FAILED):
+            self.reporter.upload_finished(item)
+
+    def warn(self, message: str) -> None:
+        self.report.warnings.append(message)
+        self.reporter.warning(message)
+
+
+def conflict_error(conflicts: Sequence[PlannedFile], *, before_upload: bool) -> ConflictError:
+    names = ", ".join(planned.dist.filename for planned in conflicts)
+    tail = "; nothing was uploaded" if before_upload else ""
+    noun = "file differs" if len(conflicts) == 1 else "files differ"
+    msg = f"{len(conflicts)} {noun} from the one already on the index: {names}{tail}"
+    details = "; ".join(planned.reason for planned in conflicts)
+    hint = (
+        f"{details}. A published file can never be replaced: bump the version "
+        "(or rebuild exactly the published file)"
+    )
+    return ConflictError(msg, hint=hint)
+
+
+def run(settings: Settings, reporter: Reporter) -> Report:
+    """Publish ``settings.paths``; return the Report (its ``error`` is set on failure)."""
+    report = Report(
+        publish_url=redact(settings.publish_url),
+        check_url=redact(settings.check_url) if settings.check_url else None,
+        dry_run=settings.dry_run,
+    )
+    try:
+        distributions = prepare_distributions(settings.paths, reporter, report)
+        Publisher(settings, reporter, report).publish(distributions)
+    except PubtoolError as error:
+        report.error = error
+    except KeyboardInterrupt:
+        report.error = Interrupted("interrupted; the summary shows which files are on the index")
+    return report

@@ -1,0 +1,152 @@
+"""Everything a person sees: rich consoles on stderr, progress, the summary, errors and hints."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from publisher.errors import InputProblems, PubtoolError
+from publisher.report import Action, FileReport, Report
+
+_ACTION_STYLE = {
+    Action.UPLOADED: "green",
+    Action.SKIPPED: "cyan",
+    Action.WOULD_UPLOAD: "blue",
+    Action.CONFLICT: "bold red",
+    Action.FAILED: "bold red",
+    Action.NOT_ATTEMPTED: "dim",
+}
+
+
+def human_size(size: Optional[int]) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+def make_console(stderr: bool = True) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+class ConsoleReporter:
+    """The Reporter for the terminal: a progress bar on a TTY, one line per file otherwise."""
+
+    def __init__(self, console: Console, *, verbose: bool = False, quiet: bool = False) -> None:
+        self.console = console
+        self.verbose = verbose
+        self.quiet = quiet
+        self._progress: Optional[Progress] = None
+        self._tasks: dict[str, TaskID] = {}
+
+    # -- Reporter protocol ---------------------------------------------------
+
+    def notice(self, message: str) -> None:
+        if not self.quiet:
+            self._print(f"[dim]note:[/dim] {escape(message)}")
+
+    def warning(self, message: str) -> None:
+        if not self.quiet:
+            self._print(f"[yellow]warning:[/yellow] {escape(message)}")
+
+    def request(self, method: str, url: str, status: int, seconds: float) -> None:
+        if self.verbose:
+            self._print(f"[dim]{method} {escape(url)} -> {status} ({seconds:.3f} s)[/dim]")
+
+    def upload_started(self, filename: str, size: int) -> None:
+        if self.quiet or not self.console.is_terminal:
+            return
+        if self._progress is None:
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(binary_units=True),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.start()
+        self._tasks[filename] = self._progress.add_task(escape(filename), total=size)
+
+    def upload_progress(self, filename: str, sent: int) -> None:
+        if self._progress is not None and filename in self._tasks:
+            self._progress.update(self._tasks[filename], completed=sent)
+
+    def upload_finished(self, item: FileReport) -> None:
+        if self._progress is not None and item.filename in self._tasks:
+            self._progress.remove_task(self._tasks.pop(item.filename))
+        if self.quiet:
+            return
+        style = _ACTION_STYLE[item.action]
+        timing = f", {item.seconds:.2f} s" if item.seconds is not None else ""
+        reason = f" - {escape(item.reason)}" if item.reason and item.action not in (Action.UPLOADED, Action.FAILED) else ""
+        self._print(
+            f"[{style}]{item.action.value:<12}[/{style}] {escape(item.filename)} "
+            f"({human_size(item.size)}{timing}){reason}"
+        )
+
+    # -- end of run ----------------------------------------------------------
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def summary(self, report: Report) -> None:
+        """The table of files, the totals line, then the error and hint if any."""
+        self.close()
+        shown = [item for item in report.files if item.size is not None]
+        if shown and not self.quiet:
+            table = Table(title=None, show_edge=False, pad_edge=False)
+            table.add_column("file")
+            table.add_column("size", justify="right")
+            table.add_column("action")
+            table.add_column("time", justify="right")
+            for item in shown:
+                style = _ACTION_STYLE[item.action]
+                seconds = f"{item.seconds:.2f} s" if item.seconds is not None else "-"
+                table.add_row(escape(item.filename), human_size(item.size), f"[{style}]{item.action.value}[/{style}]", seconds)
+            self.console.print()
+            self.console.print(table)
+            self.console.print(totals_line(report))
+        if report.error is not None:
+            self.error(report.error)
+
+    def error(self, error: PubtoolError) -> None:
+        if isinstance(error, InputProblems):
+            for what, reason in error.problems:
+                self._print(f"[bold red]error:[/bold red] {escape(what)}: {escape(reason)}")
+        self._print(f"[bold red]error:[/bold red] {escape(error.message)}")
+        if error.hint:
+            self._print(f"[cyan]hint:[/cyan] {escape(error.hint)}")
+
+    def _print(self, markup: str) -> None:
+        target = self._progress.console if self._progress is not None else self.console
+        target.print(markup)
+
+
+def totals_line(report: Report) -> str:
+    counts: dict[Action, int] = {}
+    for item in report.files:
+        if item.size is not None:
+            counts[item.action] = counts.get(item.action, 0) + 1
+    parts = [f"{count} {action.value}" for action, count in counts.items()]
+    prefix = "dry run: " if report.dry_run else ""
+    return prefix + (", ".join(parts) if parts else "no files")

@@ -1,0 +1,260 @@
+"""One streaming multipart POST per file to the legacy upload API; never prints.
+
+The form follows what PyPI's legacy API and twine send. The body is streamed by
+requests-toolbelt's MultipartEncoder, so memory does not grow with file size.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import Callable, Optional
+from urllib.parse import urljoin
+
+import requests
+from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncoderMonitor
+
+from publisher.distributions.collect import FileKind
+from publisher.distributions.validate import Distribution
+from publisher.errors import NetworkError, RedirectError, UploadAuthError
+from publisher.http import TRANSIENT_STATUSES, retry_delay, sleep
+from publisher.urls import Realm, redact
+
+# (form field, pkginfo attribute); multi-valued attributes become repeated fields.
+METADATA_FIELDS: tuple[tuple[str, str], ...] = (
+    ("metadata_version", "metadata_version"),
+    ("name", "name"),
+    ("version", "version"),
+    ("summary", "summary"),
+    ("home_page", "home_page"),
+    ("author", "author"),
+    ("author_email", "author_email"),
+    ("maintainer", "maintainer"),
+    ("maintainer_email", "maintainer_email"),
+    ("license", "license"),
+    ("license_expression", "license_expression"),
+    ("license_file", "license_file"),
+    ("description", "description"),
+    ("description_content_type", "description_content_type"),
+    ("keywords", "keywords"),
+    ("platform", "platforms"),
+    ("supported_platform", "supported_platforms"),
+    ("classifiers", "classifiers"),
+    ("download_url", "download_url"),
+    ("provides", "provides"),
+    ("requires", "requires"),
+    ("obsoletes", "obsoletes"),
+    ("project_urls", "project_urls"),
+    ("provides_dist", "provides_dist"),
+    ("obsoletes_dist", "obsoletes_dist"),
+    ("requires_dist", "requires_dist"),
+    ("requires_external", "requires_external"),
+    ("provides_extra", "provides_extras"),
+    ("dynamic", "dynamic"),
+)
+
+MAX_REDIRECTS = 5
+
+
+class UploadStatus(Enum):
+    UPLOADED = "uploaded"
+    ALREADY_EXISTS = "already-exists"
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    status: UploadStatus
+    http_status: int
+    message: str  # the server's reason, one line
+    seconds: float
+    attempts: int
+
+
+def form_fields(dist: Distribution) -> list[tuple[str, str]]:
+    """The legacy API form for ``dist``, without the file itself (pure)."""
+    fields: list[tuple[str, str]] = [
+        (":action", "file_upload"),
+        ("protocol_version", "1"),
+        ("filetype", "bdist_wheel" if dist.kind is FileKind.WHEEL else "sdist"),
+        ("pyversion", dist.pyversion),
+    ]
+    for form_name, attribute in METADATA_FIELDS:
+        value = dist.metadata.get(attribute)
+        if isinstance(value, tuple):
+            fields.extend((form_name, item) for item in value)
+        elif value:
+            fields.append((form_name, value))
+    # GitLab rejects uploads without it, so it is sent even when empty.
+    fields.append(("requires_python", str(dist.metadata.get("requires_python") or "")))
+    fields.append(("sha256_digest", dist.hashes.sha256))
+    fields.append(("blake2_256_digest", dist.hashes.blake2_256))
+    return fields
+
+
+# SPEC section 3 step 6, INDEX-SERVERS.md: how each index says "a file of that name exists".
+# (server, status, lower-case text in the reason or body)
+ALREADY_EXISTS_ANSWERS: tuple[tuple[str, int, str], ...] = (
+    ("PyPI / TestPyPI", 400, "file already exists"),
+    ("pypiserver", 409, "already exists"),
+    ("pypiserver (twine user agent)", 400, "already exists"),
+    ("devpi (non-volatile index)", 409, "already exists in non-volatile index"),
+    ("Artifactory", 403, "not enough permissions to delete/overwrite"),
+    ("Nexus", 400, "repository does not allow updating assets"),
+    ("Nexus", 400, "cannot be updated"),
+    ("GitLab", 400, "file name has already been taken"),
+    ("Google Artifact Registry", 400, "already exists"),
+    ("AWS CodeArtifact", 409, ""),
+)
+
+
+def is_already_exists(status: int, text: str) -> bool:
+    """Whether an answer means "a file of that name is already there" (pure)."""
+    lowered = text.lower()
+    if "previously used" in lowered:  # PyPI: a deleted file's name can never be reused
+        return False
+    return any(status == code and needle in lowered for _server, code, needle in ALREADY_EXISTS_ANSWERS)
+
+
+_TAGS = re.compile(r"<[^>]+>")
+_INVISIBLE = re.compile(r"<(style|script|head)\b.*?</\1>", re.IGNORECASE | re.DOTALL)
+_PRE = re.compile(r"<pre\b[^>]*>(.*?)</pre>", re.IGNORECASE | re.DOTALL)
+_SPACES = re.compile(r"\s+")
+
+
+def server_message(response: requests.Response, limit: int = 300) -> str:
+    """The server's own words for an answer: reason phrase plus the body's text, on one line."""
+    body = ""
+    try:
+        body = response.text or ""
+    except (requests.RequestException, UnicodeDecodeError):
+        body = ""
+    body = _INVISIBLE.sub(" ", body)
+    pre = _PRE.search(body)  # bottle (pypiserver) and others put the detail in <pre>
+    if pre:
+        body = pre.group(1)
+    body = _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", body))).strip()
+    reason = (response.reason or "").strip()
+    if body.lower().startswith(reason.lower()):
+        reason = ""
+    text = " ".join(part for part in (reason, body) if part)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def upload_file(
+    session: requests.Session,
+    url: str,
+    dist: Distribution,
+    *,
+    timeout: float,
+    retries: int,
+    on_progress: Callable[[int], None] = lambda sent: None,
+) -> UploadResult:
+    """POST ``dist`` to ``url``; retry transient failures; follow same-realm 307/308.
+
+    Raises NetworkError (or a subclass) when the upload fails for good.
+    """
+    started = time.monotonic()
+    target = url
+    redirects = 0
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = _post(session, target, dist, timeout=timeout, on_progress=on_progress)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            if attempt > retries:
+                msg = f"could not upload {dist.filename} to {redact(target)} after {attempt} attempts: {_short(exc)}"
+                raise NetworkError(msg, hint="check the network and the URL, or raise --retries/--timeout") from exc
+            sleep(retry_delay(attempt - 1, None))
+            continue
+        status = response.status_code
+        if status in (307, 308) and "Location" in response.headers:
+            location = urljoin(target, response.headers["Location"])
+            if Realm.of(location) == Realm.of(target) and redirects < MAX_REDIRECTS:
+                redirects += 1
+                target = location
+                attempt -= 1  # a redirect is not a failed attempt
+                continue
+        if 300 <= status < 400:
+            raise redirect_error(dist.filename, target, response)
+        if status in TRANSIENT_STATUSES and attempt <= retries:
+            sleep(retry_delay(attempt - 1, response.headers.get("Retry-After")))
+            continue
+        message = server_message(response)
+        seconds = time.monotonic() - started
+        if 200 <= status < 300:
+            return UploadResult(UploadStatus.UPLOADED, status, message, seconds, attempt)
+        if is_already_exists(status, message):
+            return UploadResult(UploadStatus.ALREADY_EXISTS, status, message, seconds, attempt)
+        raise upload_error(dist.filename, target, status, message, attempts=attempt)
+
+
+def _post(
+    session: requests.Session,
+    url: str,
+    dist: Distribution,
+    *,
+    timeout: float,
+    on_progress: Callable[[int], None],
+) -> requests.Response:
+    with open(dist.path, "rb") as stream:
+        fields: list = list(form_fields(dist))
+        fields.append(("content", (dist.filename, stream, "application/octet-stream")))
+        encoder = MultipartEncoder(fields=fields)
+        monitor = MultipartEncoderMonitor(encoder, lambda m: on_progress(min(m.bytes_read, dist.size)))
+        return session.post(
+            url,
+            data=monitor,
+            headers={"Content-Type": monitor.content_type},
+            allow_redirects=False,
+            timeout=(timeout, timeout),
+        )
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return redact(text if len(text) <= 200 else text[:199] + "…")
+
+
+def redirect_error(filename: str, url: str, response: requests.Response) -> RedirectError:
+    """Diagnose a redirect we do not follow; spot the missing trailing slash (as twine does)."""
+    location = urljoin(url, response.headers.get("Location", ""))
+    msg = f"upload of {filename} to {redact(url)} was redirected ({response.status_code}) to {redact(location)}"
+    if location.rstrip("/") == url.rstrip("/") and location.endswith("/") and not url.endswith("/"):
+        hint = f"the publish URL probably lacks its trailing slash: use --publish-url {redact(location)}"
+    elif Realm.of(location) != Realm.of(url):
+        hint = "pubtool does not send a file (or credentials) to another host; use the final URL as --publish-url"
+    else:
+        hint = f"only 307/308 redirects are followed for uploads; use --publish-url {redact(location)}"
+    return RedirectError(msg, hint=hint)
+
+
+def upload_error(filename: str, url: str, status: int, message: str, *, attempts: int = 1) -> NetworkError:
+    """The error for a refused upload, with a hint for the common answers (pure)."""
+    said = f": {message}" if message else ""
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    msg = f"upload of {filename} to {redact(url)} failed{tries} with HTTP {status}{said}"
+    lowered = message.lower()
+    if status in (401, 403):
+        hint = (
+            "the upload credentials are missing or wrong: pass -u/--username and -p/--password "
+            "(or PUBTOOL_USERNAME/PUBTOOL_PASSWORD), or -t/--token for an API token"
+        )
+        return UploadAuthError(msg, hint=hint)
+    if status == 405:
+        hint = "this URL does not accept uploads; it may be the simple index URL rather than the upload endpoint"
+        return NetworkError(msg, hint=hint)
+    if "previously used" in lowered:
+        hint = "a file of this name was deleted from the index and can never be re-uploaded; bump the version"
+    elif status == 413:
+        hint = "the file is larger than the index accepts"
+    elif status == 400:
+        hint = "the index rejected the file or its metadata; the server's reason is above"
+    elif status >= 500:
+        hint = "the index failed; try again later or raise --retries"
+    else:
+        hint = None
+    return NetworkError(msg, hint=hint)
