@@ -177,8 +177,9 @@ class Publisher:
                 raise conflict_error([planned], before_upload=False)
             # Listed as existing by the upload endpoint but not by the check URL.
         if self.settings.skip_existing:
-            unverified = "" if self.check_root else " (content not verified: no --check-url)"
-            self.warn(f"{dist.filename} already exists on the index: skipped{unverified}")
+            unverified = "" if self.check_root else ", content not verified"
+            if not self.check_root:
+                self.warn(f"{dist.filename} already exists on the index: skipped without comparing its content")
             self.mark(dist, Action.SKIPPED, f"already exists (HTTP {status}){unverified}", seconds)
             return
         msg = f"{dist.filename} already exists on the index (HTTP {status}: {message})"
