@@ -71,9 +71,12 @@ class CheckUrlAuthError(PubtoolError):
 
     exit_code = ExitCode.CHECK_AUTH
 
-    def __init__(self, message: str, *, hint: Optional[str] = None, status: Optional[int] = None) -> None:
+    def __init__(
+        self, message: str, *, hint: Optional[str] = None, status: Optional[int] = None, answer: str = ""
+    ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+        self.answer = answer or message  # what the index did, without "nothing was uploaded"
 
     @staticmethod
     def hint_for(check_root: str) -> str:
@@ -93,25 +96,25 @@ class CheckUrlAuthError(PubtoolError):
         from publisher.urls import redact
 
         meaning = "401 Unauthorized" if status == 401 else f"{status} Forbidden" if status == 403 else str(status)
-        msg = f"{what} {redact(url)} answered {meaning}; nothing was uploaded"
-        return cls(msg, hint=cls.hint_for(check_root), status=status)
+        answer = f"{what} {redact(url)} answered {meaning}"
+        return cls(f"{answer}; nothing was uploaded", hint=cls.hint_for(check_root), status=status, answer=answer)
 
     @classmethod
     def for_redirect(cls, check_root: str, url: str, status: int, target: str) -> CheckUrlAuthError:
         from publisher.urls import redact
 
-        msg = (
+        answer = (
             f"the check URL {redact(url)} redirected ({status}) outside the check URL, "
-            f"to {redact(target)} (a login page?); nothing was uploaded"
+            f"to {redact(target)} (a login page?)"
         )
-        return cls(msg, hint=cls.hint_for(check_root), status=status)
+        return cls(f"{answer}; nothing was uploaded", hint=cls.hint_for(check_root), status=status, answer=answer)
 
     @classmethod
     def for_login_page(cls, check_root: str, url: str, *, what: str = "the check URL") -> CheckUrlAuthError:
         from publisher.urls import redact
 
-        msg = f"{what} {redact(url)} answered with a login page; nothing was uploaded"
-        return cls(msg, hint=cls.hint_for(check_root), status=200)
+        answer = f"{what} {redact(url)} answered with a login page"
+        return cls(f"{answer}; nothing was uploaded", hint=cls.hint_for(check_root), status=200, answer=answer)
 
 
 class ConflictError(PubtoolError):

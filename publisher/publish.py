@@ -6,6 +6,7 @@ Report it returns, so ``--json`` is printed on failure too.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Optional, Sequence
 
@@ -28,7 +29,7 @@ from publisher.plan import Decision, PlannedFile, compare_digest, compare_downlo
 from publisher.report import Action, FileReport, Report, Reporter
 from publisher.settings import Settings
 from publisher.simple_index import ProjectListing, check_root_for, download_digest, fetch_project_listing
-from publisher.urls import redact
+from publisher.urls import ensure_trailing_slash, redact
 
 
 def prepare_distributions(paths: Sequence[str], reporter: Reporter, report: Report) -> list[Distribution]:
@@ -49,7 +50,7 @@ def prepare_distributions(paths: Sequence[str], reporter: Reporter, report: Repo
     report.files = [_file_report(dist) for dist in distributions]
     if problems:
         for what, reason in problems:
-            report.files.append(FileReport(path=what, filename=what.rsplit("/", 1)[-1], action=Action.FAILED, reason=reason))
+            report.files.append(FileReport(path=what, filename=os.path.basename(what), action=Action.FAILED, reason=reason))
         hint = "fix the files above (or rebuild them), then run again; nothing was sent to the index"
         raise InputProblems(problems, hint=hint)
     return distributions
@@ -91,7 +92,7 @@ class Publisher:
             return None
         projects = list(dict.fromkeys(dist.project for dist in distributions))
         self.check_root = check_root_for(self.settings.check_url, set(projects))
-        if self.check_root != self.settings.check_url and self.check_root.rstrip("/") != self.settings.check_url.rstrip("/"):
+        if self.check_root != ensure_trailing_slash(self.settings.check_url):
             self.reporter.notice(f"the check URL names a project; using its parent {redact(self.check_root)}")
         listings: dict[NormalizedName, ProjectListing] = {}
         try:
@@ -100,8 +101,7 @@ class Publisher:
         except CheckUrlAuthError as error:
             if not self.settings.allow_check_auth_failure:
                 raise
-            self.warn(f"{error.message.replace('; nothing was uploaded', '')}: uploading without the check "
-                      "(--allow-check-auth-failure)")
+            self.warn(f"{error.answer}: uploading without the check (--allow-check-auth-failure)")
             self.check_root = None
             return None
         return listings
