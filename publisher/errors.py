@@ -20,10 +20,13 @@ class PubtoolError(Exception):
 
     exit_code: ClassVar[ExitCode] = ExitCode.FAILURE
 
-    def __init__(self, message: str, *, hint: Optional[str] = None) -> None:
+    def __init__(
+        self, message: str, *, hint: Optional[str] = None, details: Sequence[tuple[str, str]] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = list(details)  # (file or option, reason): one line each, before the message
 
 
 class InputError(PubtoolError):
@@ -36,10 +39,13 @@ class InputProblems(InputError):
     """Several input problems, reported together (SPEC section 3, step 2)."""
 
     def __init__(self, problems: Sequence[tuple[str, str]], *, hint: Optional[str] = None) -> None:
-        self.problems = list(problems)  # (path or option, reason)
-        count = len(self.problems)
+        count = len(problems)
         noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{count} {noun} found in the input; nothing was uploaded", hint=hint)
+        super().__init__(f"{count} {noun} found in the input; nothing was uploaded", hint=hint, details=problems)
+
+    @property
+    def problems(self) -> list[tuple[str, str]]:
+        return self.details
 
 
 class ConfigError(InputError):

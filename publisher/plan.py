@@ -87,10 +87,7 @@ def compare_downloaded(dist: Distribution, remote: RemoteFile, remote_sha256: st
 def _compare(dist: Distribution, remote: RemoteFile, algorithm: str, local: str, remote_digest: str) -> PlannedFile:
     if local.lower() == remote_digest.lower():
         return PlannedFile(dist, Decision.SKIP, "already on the index", remote, algorithm)
-    reason = (
-        f"a different {dist.filename} is already on the index "
-        f"(local {algorithm} {local[:16]}…, index {remote_digest[:16]}…)"
-    )
+    reason = f"a different file of this name is on the index: local {algorithm} {local}, index {remote_digest}"
     return PlannedFile(dist, Decision.CONFLICT, reason, remote, algorithm)
 
 

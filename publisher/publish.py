@@ -210,12 +210,9 @@ def conflict_error(conflicts: Sequence[PlannedFile], *, before_upload: bool) -> 
     tail = "; nothing was uploaded" if before_upload else ""
     noun = "file differs" if len(conflicts) == 1 else "files differ"
     msg = f"{len(conflicts)} {noun} from the one already on the index: {names}{tail}"
-    details = "; ".join(planned.reason for planned in conflicts)
-    hint = (
-        f"{details}. A published file can never be replaced: bump the version "
-        "(or rebuild exactly the published file)"
-    )
-    return ConflictError(msg, hint=hint)
+    details = [(planned.dist.filename, planned.reason) for planned in conflicts]
+    hint = "a published file can never be replaced: bump the version (or upload exactly the published file)"
+    return ConflictError(msg, hint=hint, details=details)
 
 
 def run(settings: Settings, reporter: Reporter) -> Report:

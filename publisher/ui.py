@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from publisher.errors import InputProblems, PubtoolError
+from publisher.errors import PubtoolError
 from publisher.report import Action, FileReport, Report
 
 _ACTION_STYLE = {
@@ -130,9 +130,8 @@ class ConsoleReporter:
             self.error(report.error)
 
     def error(self, error: PubtoolError) -> None:
-        if isinstance(error, InputProblems):
-            for what, reason in error.problems:
-                self._print(f"[bold red]error:[/bold red] {escape(what)}: {escape(reason)}")
+        for what, reason in error.details:
+            self._print(f"[bold red]error:[/bold red] {escape(what)}: {escape(reason)}")
         self._print(f"[bold red]error:[/bold red] {escape(error.message)}")
         if error.hint:
             self._print(f"[cyan]hint:[/cyan] {escape(error.hint)}")
