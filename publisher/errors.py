@@ -39,13 +39,13 @@ class InputProblems(InputError):
     """Several input problems, reported together (SPEC section 3, step 2)."""
 
     def __init__(self, problems: Sequence[tuple[str, str]], *, hint: Optional[str] = None) -> None:
-        count = len(problems)
-        noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{count} {noun} found in the input; nothing was uploaded", hint=hint, details=problems)
-
-    @property
-    def problems(self) -> list[tuple[str, str]]:
-        return self.details
+        self.problems = list(problems)
+        if len(self.problems) == 1:  # one mistake, one line
+            what, reason = self.problems[0]
+            super().__init__(f"{what}: {reason}", hint=hint)
+        else:
+            count = len(self.problems)
+            super().__init__(f"{count} problems found in the input; nothing was uploaded", hint=hint, details=problems)
 
 
 class ConfigError(InputError):

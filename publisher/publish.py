@@ -51,7 +51,7 @@ def prepare_distributions(paths: Sequence[str], reporter: Reporter, report: Repo
     if problems:
         for what, reason in problems:
             report.files.append(FileReport(path=what, filename=os.path.basename(what), action=Action.FAILED, reason=reason))
-        hint = "fix the files above (or rebuild them), then run again; nothing was sent to the index"
+        hint = "nothing was sent to the index; fix the input (or rebuild the files) and run again"
         raise InputProblems(problems, hint=hint)
     return distributions
 
