@@ -15,13 +15,14 @@ from publisher.urls import redact
 # SPEC section 8: transient failures are connection errors, timeouts and these answers.
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = f"pubtool/{__version__}"
+RETRY_AFTER_MAX = 30.0
 
 RequestLogger = Callable[[str, str, int, float], None]  # method, redacted URL, status, seconds
 
 
 def read_retry_policy(retries: int, backoff_factor: float = 0.25) -> Retry:
     """urllib3 retries for GET/HEAD: connection errors, timeouts and transient statuses."""
-    return Retry(
+    policy = dict(
         total=retries,
         connect=retries,
         read=retries,
@@ -36,6 +37,10 @@ def read_retry_policy(retries: int, backoff_factor: float = 0.25) -> Retry:
         raise_on_redirect=False,
         redirect=0,
     )
+    try:  # never sleep longer than 30 s on a Retry-After (urllib3's default cap is 6 hours)
+        return Retry(**policy, retry_after_max=RETRY_AFTER_MAX)
+    except TypeError:  # urllib3 older than 2.4
+        return Retry(**policy)
 
 
 def make_session(
@@ -50,13 +55,20 @@ def make_session(
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
-    # Credentials come only from our realm-scoped auth; never let requests pick
-    # ~/.netrc on its own (it would also send them after a redirect).
-    session.trust_env = True
-    session.auth = auth
+    # Credentials come only from our realm-scoped auth: requests reads ~/.netrc by
+    # itself only when a session has no auth object, so one is always set. trust_env
+    # stays on for proxy and CA-bundle variables.
+    session.auth = auth if auth is not None else NoCredentials()
     if log_request is not None:
         session.hooks["response"].append(_logging_hook(log_request))
     return session
+
+
+class NoCredentials(requests.auth.AuthBase):
+    """Sends no credentials, and stops requests from reading ~/.netrc on its own."""
+
+    def __call__(self, request):
+        return request
 
 
 def _logging_hook(log_request: RequestLogger):
@@ -68,7 +80,7 @@ def _logging_hook(log_request: RequestLogger):
     return hook
 
 
-def retry_delay(attempt: int, retry_after: Optional[str], base: float = 0.5, cap: float = 30.0) -> float:
+def retry_delay(attempt: int, retry_after: Optional[str], base: float = 0.5, cap: float = RETRY_AFTER_MAX) -> float:
     """Seconds to wait before attempt ``attempt + 1`` (exponential; Retry-After wins when given)."""
     if retry_after:
         try:

@@ -118,15 +118,28 @@ class Publisher:
             local = digest_file(planned.dist.path, planned.algorithm)
             return compare_digest(planned.dist, planned.remote, planned.algorithm, local)
         if planned.decision is Decision.VERIFY_BY_DOWNLOAD:
-            remote_sha256 = download_digest(self.session, planned.remote, "sha256", timeout=self.settings.timeout)
+            remote_sha256 = download_digest(
+                self.session, planned.remote, "sha256", timeout=self.settings.timeout, check_root=self.check_root
+            )
             return compare_downloaded(planned.dist, planned.remote, remote_sha256)
         return planned
 
     # -- upload --------------------------------------------------------------
 
-    def publish(self, distributions: Sequence[Distribution]) -> None:
+    def check(self, distributions: Sequence[Distribution]) -> list[PlannedFile]:
+        """Plan every file; a file link that refuses us counts as a check-URL refusal too."""
         listings = self.fetch_listings(distributions)
-        plan = [self.verify(planned) for planned in plan_uploads(distributions, listings)]
+        try:
+            return [self.verify(planned) for planned in plan_uploads(distributions, listings)]
+        except CheckUrlAuthError as error:
+            if not self.settings.allow_check_auth_failure:
+                raise
+            self.warn(f"{error.answer}: uploading without the check (--allow-check-auth-failure)")
+            self.check_root = None
+            return plan_uploads(distributions, None)
+
+    def publish(self, distributions: Sequence[Distribution]) -> None:
+        plan = self.check(distributions)
         self.report.files = [self._reports[planned.dist.filename] for planned in plan]
         conflicts = [planned for planned in plan if planned.decision is Decision.CONFLICT]
         if conflicts:

@@ -204,7 +204,9 @@ def fetch_project_listing(session, check_root: str, project: NormalizedName, *, 
     raise CheckUrlError(msg)
 
 
-def download_digest(session, remote: RemoteFile, algorithm: str, *, timeout: float) -> str:
+def download_digest(
+    session, remote: RemoteFile, algorithm: str, *, timeout: float, check_root: Optional[str] = None
+) -> str:
     """Download a listed file (credentials by realm, on every hop) and return its digest."""
     import requests
 
@@ -221,12 +223,12 @@ def download_digest(session, remote: RemoteFile, algorithm: str, *, timeout: flo
                 url = urljoin(url, response.headers["Location"])
                 continue
             if status in (401, 403):
-                raise CheckUrlAuthError.for_response(url, url, status, what=f"the file URL of {remote.filename}")
+                raise CheckUrlAuthError.for_response(check_root or url, url, status, what=f"the file URL of {remote.filename}")
             if status != 200:
                 msg = f"could not download {remote.filename} from {redact(url)} to verify it: HTTP {status}"
                 raise CheckUrlError(msg)
             if "text/html" in response.headers.get("Content-Type", ""):
-                raise CheckUrlAuthError.for_login_page(url, url, what=f"the file URL of {remote.filename}")
+                raise CheckUrlAuthError.for_login_page(check_root or url, url, what=f"the file URL of {remote.filename}")
             digest = hashlib.new(algorithm)
             for chunk in response.iter_content(chunk_size=1024 * 1024):
                 digest.update(chunk)
