@@ -143,8 +143,10 @@ class Publisher:
         self.report.files = [self._reports[planned.dist.filename] for planned in plan]
         conflicts = [planned for planned in plan if planned.decision is Decision.CONFLICT]
         if conflicts:
-            for planned in conflicts:
-                self.mark(planned.dist, Action.CONFLICT, planned.reason)
+            for planned in plan:
+                if planned.decision in (Decision.CONFLICT, Decision.SKIP):
+                    action = Action.CONFLICT if planned.decision is Decision.CONFLICT else Action.SKIPPED
+                    self.mark(planned.dist, action, planned.reason)
             raise conflict_error(conflicts, before_upload=True)
         for planned in plan:
             if planned.decision is Decision.SKIP:
@@ -174,6 +176,9 @@ class Publisher:
         seconds = time.monotonic() - started
         if result.status is UploadStatus.UPLOADED:
             self.mark(dist, Action.UPLOADED, None, seconds)
+            return
+        if result.status is UploadStatus.IDENTICAL_EXISTS:
+            self.mark(dist, Action.SKIPPED, f"already on the index (the index says: {result.message})", seconds)
             return
         self.reconcile(dist, result.http_status, result.message, seconds)
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 from typing import Callable, Optional
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncoderMonitor
@@ -61,6 +61,7 @@ MAX_REDIRECTS = 5
 
 class UploadStatus(Enum):
     UPLOADED = "uploaded"
+    IDENTICAL_EXISTS = "identical-exists"  # devpi: 200 "Upload of identical file to non volatile index."
     ALREADY_EXISTS = "already-exists"
 
 
@@ -136,6 +137,8 @@ def server_message(response: requests.Response, limit: int = 300) -> str:
     if pre:
         body = pre.group(1)
     body = _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", body))).strip()
+    # webob error pages (devpi, pyramid) open with "<status> <reason>"
+    body = re.sub(rf"^{response.status_code}\s+", "", body)
     reason = (response.reason or "").strip()
     if body.lower().startswith(reason.lower()):
         reason = ""
@@ -186,7 +189,8 @@ def upload_file(
         message = server_message(response)
         seconds = time.monotonic() - started
         if 200 <= status < 300:
-            return UploadResult(UploadStatus.UPLOADED, status, message, seconds, attempt)
+            landed = UploadStatus.IDENTICAL_EXISTS if "identical file" in message.lower() else UploadStatus.UPLOADED
+            return UploadResult(landed, status, message, seconds, attempt)
         if is_already_exists(status, message):
             return UploadResult(UploadStatus.ALREADY_EXISTS, status, message, seconds, attempt)
         raise upload_error(dist.filename, target, status, message, attempts=attempt)
@@ -244,7 +248,8 @@ def upload_error(filename: str, url: str, status: int, message: str, *, attempts
             "(or PUBTOOL_USERNAME/PUBTOOL_PASSWORD), or -t/--token for an API token"
         )
         return UploadAuthError(msg, hint=hint)
-    if status == 405:
+    # PyPI answers 405 to a POST on its simple index; devpi answers 404 on +simple/.
+    if status == 405 or (status == 404 and urlsplit(url).path.rstrip("/").endswith("simple")):
         hint = "this URL does not accept uploads; it may be the simple index URL rather than the upload endpoint"
         return NetworkError(msg, hint=hint)
     if "previously used" in lowered:

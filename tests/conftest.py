@@ -26,7 +26,8 @@ def isolated_environment(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("TERM", "dumb")
     for name in list(os.environ):
-        if name.startswith(("PUBTOOL_", "TWINE_", "GITHUB_", "ACTIONS_")) or name == "NETRC":
+        proxy = name.lower() in ("http_proxy", "https_proxy", "all_proxy")
+        if name.startswith(("PUBTOOL_", "TWINE_", "GITHUB_", "ACTIONS_")) or name == "NETRC" or proxy:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     return home

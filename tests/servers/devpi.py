@@ -62,13 +62,14 @@ class IndexFile:
     filename: str
     url: str  # absolute
     sha256: Optional[str]
+    requires_python: Optional[str] = None  # what pip reads before downloading
 
 
 @dataclass
 class DevpiServer:
     """``password`` is the account password of ``username`` (pass the test suite's canary)."""
 
-    password: str
+    password: str = field(repr=False)
     username: str = USERNAME
     index: str = INDEX
     fast_secret: bool = True
@@ -171,13 +172,16 @@ class DevpiServer:
 
     # -- HTTP API ----------------------------------------------------------------
 
-    def _session(self) -> requests.Session:
-        session = requests.Session()
-        session.trust_env = False  # loopback only: no proxies, no ~/.netrc
-        return session
+    def get(self, url: str, **kwargs) -> requests.Response:
+        """A plain GET to this server (loopback only: no proxies, no ~/.netrc, no credentials)."""
+        kwargs.setdefault("timeout", 30)
+        with requests.Session() as session:
+            session.trust_env = False
+            return session.get(url, **kwargs)
 
     def _api(self, method: str, path: str, data: dict, expected: int, *, auth=None) -> dict:
-        with self._session() as session:
+        with requests.Session() as session:
+            session.trust_env = False
             response = session.request(
                 method, self.url + path, data=json.dumps(data), auth=auth, timeout=30,
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
@@ -187,50 +191,46 @@ class DevpiServer:
         return response.json()
 
     def serial(self) -> int:
-        """devpi's changelog serial: every write (upload, user, index change) increments it."""
-        with self._session() as session:
-            response = session.get(self.url + "+api", headers={"Accept": "application/json"}, timeout=30)
+        """devpi's changelog serial: every write (upload, new project, user, index) increments it."""
+        response = self.get(self.url + "+api", headers={"Accept": "application/json"})
         response.raise_for_status()
         return int(response.headers["X-Devpi-Serial"])
 
     def project_files(self, project: str) -> list[IndexFile]:
         """Every file entry of the project's page (PEP 691 JSON), duplicates kept; [] when there is no page."""
-        page = f"{self.simple_url}{project}/"
-        with self._session() as session:
-            response = session.get(page, headers={"Accept": SIMPLE_JSON}, timeout=30)
+        response = self.get(f"{self.simple_url}{project}/", headers={"Accept": SIMPLE_JSON})
         if response.status_code == 404:
             return []
         response.raise_for_status()
         assert response.headers["Content-Type"].startswith(SIMPLE_JSON), response.headers
         return [
-            IndexFile(entry["filename"], urljoin(response.url, entry["url"]), entry["hashes"].get("sha256"))
+            IndexFile(
+                entry["filename"],
+                urljoin(response.url, entry["url"]),
+                entry["hashes"].get("sha256"),
+                entry.get("requires-python"),
+            )
             for entry in response.json()["files"]
         ]
 
     def download(self, url: str) -> bytes:
         """The bytes devpi serves for a file URL (anonymous read)."""
-        with self._session() as session:
-            response = session.get(url, timeout=30)
+        response = self.get(url)
         response.raise_for_status()
         return response.content
 
-    def create_index(self, name: str, **options) -> str:
-        """Create ``USER/name`` (non-volatile unless told otherwise); return its upload URL."""
-        index = {"type": "stage", "bases": [], "volatile": False, **options}
-        self._api("PUT", f"{self.username}/{name}", index, 200, auth=(self.username, self.token))
-        return f"{self.url}{self.username}/{name}/"
-
-    def uploads(self, project: str, version: str) -> dict[str, int]:
-        """filename -> how many uploads devpi logged for it (each stored upload adds one entry)."""
-        with self._session() as session:
-            response = session.get(
-                f"{self.upload_url}{project}/{version}", headers={"Accept": "application/json"}, timeout=30
-            )
+    def versiondata(self, project: str, version: str) -> dict:
+        """devpi's record of a release: the metadata it was given and its files (``+links``); {} if absent."""
+        response = self.get(f"{self.upload_url}{project}/{version}", headers={"Accept": "application/json"})
         if response.status_code == 404:
             return {}
         response.raise_for_status()
+        return response.json()["result"]
+
+    def uploads(self, project: str, version: str) -> dict[str, int]:
+        """filename -> how many uploads devpi logged for it (each stored upload adds one entry)."""
         counts: dict[str, int] = {}
-        for link in response.json()["result"].get("+links", []):
+        for link in self.versiondata(project, version).get("+links", []):
             if link.get("rel") != "releasefile":
                 continue
             filename = link["href"].rsplit("/", 1)[-1]
