@@ -378,6 +378,7 @@ class Run:
     body_bytes: int
     state_ok: bool  # the index holds exactly the expected files afterwards
     log: str
+    refused: bool = False  # twine: "does not have support for ... --skip-existing"
 
 
 _running: list[subprocess.Popen] = []
@@ -596,6 +597,9 @@ class Bench:
                 state_ok = scenario.sink or self.index_state() == expected
                 run = Run(client, repetition, wall, rss, cpu, code, timed_out, dict(traffic.requests),
                           traffic.body_bytes, state_ok, str(log_path.relative_to(HERE)))
+                if code != 0:
+                    said = " ".join(log_path.read_text(errors="replace").split()).lower()
+                    run.refused = "unsupported configuration" in said and "--skip-existing" in said
                 scenario.results.append(run)
                 flag = "" if code == 0 and state_ok else f"  [exit {code}{', index state differs' if not state_ok else ''}]"
                 requests = f"{traffic.total_requests} req" if counter is not None else ""
@@ -631,6 +635,7 @@ def summarize(scenario: Scenario, client: str) -> Optional[dict]:
         "cpu_median": median([run.cpu for run in runs]),
         "exit_codes": codes, "ok": ok,
         "state_ok": all(run.state_ok for run in runs),
+        "refused": any(run.refused for run in runs),
         "requests": {method: int(median(counts)) for method, counts in sorted(methods.items())},
         "body_mib": median([run.body_bytes / MIB for run in runs]),
     }
@@ -640,7 +645,7 @@ def status_text(scenario: Scenario, client: str, summary: dict) -> str:
     if summary["ok"]:
         return "ok"
     codes = ",".join(str(code) for code in summary["exit_codes"])
-    if scenario.retry and client == "twine" and summary["exit_codes"] != [0]:
+    if summary["refused"]:
         return f"refused (exit {codes})"
     parts = [f"exit {codes}"] if summary["exit_codes"] != [0] else []
     if not summary["state_ok"]:
@@ -678,8 +683,9 @@ def results_table(scenarios: list[Scenario], *, counted: bool) -> list[str]:
 
 def ratio_table(scenarios: list[Scenario]) -> list[str]:
     lines = [
-        "| scenario | time pubtool/twine | time pubtool/uv | peak RSS pubtool/twine | peak RSS pubtool/uv |",
-        "|---|---|---|---|---|",
+        "| scenario | time pubtool/twine | time pubtool/uv | CPU pubtool/twine | CPU pubtool/uv "
+        "| peak RSS pubtool/twine | peak RSS pubtool/uv |",
+        "|---|---|---|---|---|---|---|",
     ]
     for scenario in scenarios:
         summaries = {client: summarize(scenario, client) for client in CLIENTS}
@@ -687,7 +693,7 @@ def ratio_table(scenarios: list[Scenario]) -> list[str]:
         if mine is None:
             continue
         cells = []
-        for key in ("wall_median", "rss_median"):
+        for key in ("wall_median", "cpu_median", "rss_median"):
             for other in ("twine", "uv"):
                 theirs = summaries[other]
                 if theirs is None:
@@ -719,7 +725,8 @@ def memory_summary(scenarios: list[Scenario]) -> list[str]:
 def command_version(command: list[str]) -> str:
     try:
         out = subprocess.run(command, capture_output=True, text=True, timeout=60, env=client_env())
-        return (out.stdout or out.stderr).strip().splitlines()[0]
+        first = (out.stdout or out.stderr).strip().splitlines()[0]
+        return first.split(" (", 1)[0] if first.startswith("twine") else first  # twine lists its deps too
     except (OSError, subprocess.SubprocessError, IndexError):
         return "unknown"
 
@@ -776,7 +783,7 @@ def render_report(args, mode: str, scenarios: list[Scenario], machine: dict[str,
         "|---|---|",
         *[f"| {key} | {value} |" for key, value in machine.items()],
         "",
-        "### Ratios (median wall time and median peak RSS; below 1 means pubtool is faster / smaller)",
+        "### Ratios (medians of wall time, client CPU time and peak RSS; below 1 means pubtool is faster / smaller)",
         "",
         *ratio_table(scenarios),
         "",
@@ -791,7 +798,9 @@ def render_report(args, mode: str, scenarios: list[Scenario], machine: dict[str,
     ]
     notes = [
         "Wall time includes interpreter start-up, validation and hashing: what a user waits for.",
-        "Peak RSS is `ru_maxrss` of the client process from `os.wait4` on its pid.",
+        "Peak RSS is `ru_maxrss` of the client process from `os.wait4` on its pid; CPU is its user + system time. "
+        "Against pypiserver the wall time is mostly the server's (bottle parses every multipart body): "
+        "the CPU column is the steadier measure of each client's own work.",
     ]
     if counted:
         notes.append("Requests and request-body bytes are counted by a pass-through proxy on another loopback "

@@ -6,6 +6,7 @@ import time
 from typing import Callable, Optional
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -43,6 +44,18 @@ def read_retry_policy(retries: int, backoff_factor: float = 0.25) -> Retry:
         return Retry(**policy)
 
 
+class StreamingAdapter(HTTPAdapter):
+    """Sends request bodies in 256 KiB blocks instead of urllib3's 16 KiB (measured: a 256 MiB
+    upload to a local sink took 1.5 s instead of 2.6 s, same peak RSS; benchmarks/RESULTS.md)."""
+
+    BLOCKSIZE = 256 * 1024
+
+    def init_poolmanager(self, *args, **kwargs):
+        if int(urllib3.__version__.split(".")[0]) >= 2:  # urllib3 1.26 has no blocksize
+            kwargs.setdefault("blocksize", self.BLOCKSIZE)
+        super().init_poolmanager(*args, **kwargs)
+
+
 def make_session(
     *,
     retries: int,
@@ -51,7 +64,7 @@ def make_session(
 ) -> requests.Session:
     """The one session a run uses: connection pooling, retries for reads, our auth, our UA."""
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=read_retry_policy(retries), pool_maxsize=8)
+    adapter = StreamingAdapter(max_retries=read_retry_policy(retries), pool_maxsize=8)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT
