@@ -21,7 +21,17 @@ RETRY_AFTER_MAX = 30.0
 RequestLogger = Callable[[str, str, int, float], None]  # method, redacted URL, status, seconds
 
 
-def read_retry_policy(retries: int, backoff_factor: float = 0.25) -> Retry:
+class ReadRetry(Retry):
+    """urllib3 retries for GET/HEAD only. POSTs get no retry here at all, not even on connect
+    errors: ``upload.upload_file`` retries them itself, so ``--retries N`` stays 1 + N attempts."""
+
+    def increment(self, method=None, url=None, *args, **kwargs):
+        if method is not None and method.upper() not in (self.allowed_methods or ()):
+            return self.new(total=0, connect=0, read=0, status=0, other=0).increment(method, url, *args, **kwargs)
+        return super().increment(method, url, *args, **kwargs)
+
+
+def read_retry_policy(retries: int, backoff_factor: float = 0.25) -> ReadRetry:
     """urllib3 retries for GET/HEAD: connection errors, timeouts and transient statuses."""
     policy = dict(
         total=retries,
@@ -39,9 +49,9 @@ def read_retry_policy(retries: int, backoff_factor: float = 0.25) -> Retry:
         redirect=0,
     )
     try:  # never sleep longer than 30 s on a Retry-After (urllib3's default cap is 6 hours)
-        return Retry(**policy, retry_after_max=RETRY_AFTER_MAX)
+        return ReadRetry(**policy, retry_after_max=RETRY_AFTER_MAX)
     except TypeError:  # urllib3 older than 2.4
-        return Retry(**policy)
+        return ReadRetry(**policy)
 
 
 class StreamingAdapter(HTTPAdapter):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
+from urllib.parse import urlsplit
 
 from publisher.credentials import (
     Credentials,
@@ -83,7 +84,7 @@ def resolve_settings(options: Options, *, use_netrc: bool = True) -> tuple[Setti
             or (credentials_from_netrc(options.check_url) if use_netrc else None)
         )
     for url, credentials in ((options.publish_url, upload), (options.check_url, check)):
-        if url and credentials and url.startswith("http://") and not is_loopback(url):
+        if url and credentials and urlsplit(url).scheme.lower() == "http" and not is_loopback(url):
             warnings.append(f"{redact(url)} is plain http: credentials travel in clear text")
     settings = Settings(
         paths=tuple(options.paths),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -10,12 +11,19 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 from publisher.errors import InputError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_SECRET_IN_TEXT = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<password>[^@/\s]*)@")
+# The userinfo runs to the LAST "@" of the authority, as urllib and urllib3 split it
+# (an e-mail address as username is common on Artifactory and Nexus).
+_USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
+
+
+def _hide_password(match: re.Match) -> str:
+    user, colon, _password = match["userinfo"].partition(":")
+    return f"{match['scheme']}{user}{colon}{'***' if colon else ''}@"
 
 
 def redact(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***`` (the username stays visible)."""
-    return _SECRET_IN_TEXT.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+    """Return ``url`` (or any text with URLs) with every password replaced by ``***``."""
+    return _USERINFO_IN_TEXT.sub(_hide_password, url)
 
 
 def strip_credentials(url: str) -> str:
@@ -81,4 +89,9 @@ def ensure_trailing_slash(url: str) -> str:
 
 def is_loopback(url: str) -> bool:
     host = (urlsplit(url).hostname or "").lower()
-    return host == "localhost" or host.startswith("127.") or host == "::1"
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a DNS name such as 127.example.com
+        return False

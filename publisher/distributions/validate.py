@@ -81,6 +81,8 @@ def _read_metadata(path: Path, kind: FileKind) -> Mapping[str, MetadataValue]:
     import pkginfo  # deferred: only needed once files are validated
 
     reader = pkginfo.Wheel if kind is FileKind.WHEEL else pkginfo.SDist
+    # pkginfo warns (unknown Metadata-Version, missing fields) while reading and while
+    # listing fields; we report those ourselves, so no Python warning reaches the user.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -89,16 +91,16 @@ def _read_metadata(path: Path, kind: FileKind) -> Mapping[str, MetadataValue]:
             raise ValueError(f"cannot read the archive ({exc})") from exc
         except ValueError as exc:
             raise ValueError(f"cannot read metadata ({exc})") from exc
-    if not getattr(info, "metadata_version", None):
-        reasons = "; ".join(str(w.message) for w in caught) or "no metadata found"
-        raise ValueError(f"cannot read metadata ({reasons})")
-    values: dict[str, MetadataValue] = {}
-    for _header, attribute, multiple in info._getHeaderAttrs():  # noqa: SLF001 - pkginfo's field table
-        value = getattr(info, attribute, None)
-        if multiple:
-            values[attribute] = tuple(str(item) for item in (value or ()))
-        elif value is not None:
-            values[attribute] = str(value)
+        if not getattr(info, "metadata_version", None):
+            reasons = "; ".join(str(w.message) for w in caught) or "no metadata found"
+            raise ValueError(f"cannot read metadata ({reasons})")
+        values: dict[str, MetadataValue] = {}
+        for _header, attribute, multiple in info._getHeaderAttrs():  # noqa: SLF001 - pkginfo's field table
+            value = getattr(info, attribute, None)
+            if multiple:
+                values[attribute] = tuple(str(item) for item in (value or ()))
+            elif value is not None:
+                values[attribute] = str(value)
     return values
 
 
