@@ -27,7 +27,9 @@ class ReadRetry(Retry):
 
     def increment(self, method=None, url=None, *args, **kwargs):
         if method is not None and method.upper() not in (self.allowed_methods or ()):
-            return self.new(total=0, connect=0, read=0, status=0, other=0).increment(method, url, *args, **kwargs)
+            # Retry.increment, not self.increment: the new object is a ReadRetry too (endless recursion).
+            exhausted = self.new(total=0, connect=0, read=0, status=0, other=0)
+            return Retry.increment(exhausted, method, url, *args, **kwargs)
         return super().increment(method, url, *args, **kwargs)
 
 

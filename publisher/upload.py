@@ -111,10 +111,19 @@ ALREADY_EXISTS_ANSWERS: tuple[tuple[str, int, str], ...] = (
 )
 
 
+# PyPI: the name of a deleted file can never be reused. The old wording, then warehouse's current one.
+FILENAME_REUSE_WORDINGS = ("previously used", "filename has already been used")
+
+
+def is_filename_reuse(text: str) -> bool:
+    lowered = text.lower()
+    return any(wording in lowered for wording in FILENAME_REUSE_WORDINGS)
+
+
 def is_already_exists(status: int, text: str) -> bool:
     """Whether an answer means "a file of that name is already there" (pure)."""
     lowered = text.lower()
-    if "previously used" in lowered:  # PyPI: a deleted file's name can never be reused
+    if is_filename_reuse(lowered):
         return False
     return any(status == code and needle in lowered for _server, code, needle in ALREADY_EXISTS_ANSWERS)
 
@@ -252,7 +261,7 @@ def upload_error(filename: str, url: str, status: int, message: str, *, attempts
     if status == 405 or (status == 404 and urlsplit(url).path.rstrip("/").endswith("simple")):
         hint = "this URL does not accept uploads; it may be the simple index URL rather than the upload endpoint"
         return NetworkError(msg, hint=hint)
-    if "previously used" in lowered:
+    if is_filename_reuse(lowered):
         hint = "a file of this name was deleted from the index and can never be re-uploaded; bump the version"
     elif status == 413:
         hint = "the file is larger than the index accepts"

@@ -130,7 +130,13 @@ def collect_distributions(arguments: Sequence[str]) -> Collection:
     named = {what for what, _ in collection.problems}
     distribution_kinds = (FileKind.WHEEL, FileKind.SDIST)
     productive = {item.argument for item in found if classify(item.path.name) in distribution_kinds}
+    # A shell expands `dist/*` into explicit names, .asc and attestations included: those
+    # already got their notice (or were attached); they are no error when the run has distributions.
+    companions = (FileKind.SIGNATURE, FileKind.ATTESTATION)
+    companion_only = {item.argument for item in found if classify(item.path.name) in companions}
     for argument in dict.fromkeys(arguments):
+        if argument in companion_only and collection.candidates:
+            continue
         if argument not in productive and argument not in named:
             reason = "no distributions found here (expected .whl, .tar.gz or .zip files)"
             collection.problems.append((argument, reason))

@@ -94,8 +94,19 @@ def _read_metadata(path: Path, kind: FileKind) -> Mapping[str, MetadataValue]:
         if not getattr(info, "metadata_version", None):
             reasons = "; ".join(str(w.message) for w in caught) or "no metadata found"
             raise ValueError(f"cannot read metadata ({reasons})")
+        header_attrs = info._getHeaderAttrs()  # noqa: SLF001 - pkginfo's field table
+        if not header_attrs:
+            # A Metadata-Version older than pkginfo's newest but unknown to it: pkginfo read no
+            # field at all. Read them with the newest layout so only the real problem is reported.
+            from pkginfo.distribution import HEADER_ATTRS
+
+            declared = info.metadata_version
+            info.metadata_version = max(HEADER_ATTRS, key=lambda v: tuple(int(p) for p in v.split(".")))
+            info.parse(info.read())
+            header_attrs = info._getHeaderAttrs()  # noqa: SLF001
+            info.metadata_version = declared
         values: dict[str, MetadataValue] = {}
-        for _header, attribute, multiple in info._getHeaderAttrs():  # noqa: SLF001 - pkginfo's field table
+        for _header, attribute, multiple in header_attrs:
             value = getattr(info, attribute, None)
             if multiple:
                 values[attribute] = tuple(str(item) for item in (value or ()))

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -35,7 +35,6 @@ class Outcome:
     stdout: str
     stderr: str
     report: Optional[dict] = None
-    python_warnings: list = field(default_factory=list)
 
     def lines(self, prefix: str) -> list[str]:
         return [line[len(prefix) :].strip() for line in self.stderr.splitlines() if line.startswith(prefix)]
