@@ -44,6 +44,7 @@ def _interactive() -> bool:
 
 @app.command()
 def upload(
+    ctx: typer.Context,
     paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_default=False, metavar="PATHS...")],
     publish_url: Annotated[
         str,
@@ -126,6 +127,12 @@ def upload(
     from publisher.ui import ConsoleReporter, make_console
 
     reporter = ConsoleReporter(make_console(), verbose=verbose, quiet=quiet)
+    # A flag beats an env var, also across -u/-p and -t: drop the env-var side of such a pair.
+    if token and (username or password):
+        if _from_command_line(ctx, "token") and not _from_command_line(ctx, "username", "password"):
+            username = password = None
+        elif _from_command_line(ctx, "username", "password") and not _from_command_line(ctx, "token"):
+            token = None
     options = Options(
         paths=paths,
         publish_url=publish_url,
@@ -174,6 +181,10 @@ def check(paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_defa
     for dist in distributions:
         reporter.console.print(f"[green]ok[/green]  {dist.filename}  ({dist.name} {dist.version})")
     raise typer.Exit(0)
+
+
+def _from_command_line(ctx: typer.Context, *names: str) -> bool:
+    return any(getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE" for name in names)
 
 
 def _fail_early(error, reporter, json_output: bool, publish_url: str, check_url: Optional[str], dry_run: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Callable, Optional
 
@@ -117,3 +118,19 @@ def retry_delay(attempt: int, retry_after: Optional[str], base: float = 0.5, cap
 
 def sleep(seconds: float) -> None:
     time.sleep(seconds)
+
+
+_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)")
+
+
+def connection_problem(exc: Exception) -> str:
+    """A short reason for a transport failure instead of urllib3's nested repr."""
+    if isinstance(exc, requests.Timeout):
+        return "timed out (see --timeout)"
+    text = str(exc)
+    errno_text = _ERRNO_TEXT.search(text)
+    if errno_text:
+        return errno_text.group(1).strip().lower()
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset" in text.lower():
+        return "the server closed the connection"
+    return redact(text if len(text) <= 200 else text[:199] + "…")

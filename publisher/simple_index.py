@@ -170,12 +170,14 @@ def fetch_project_listing(session, check_root: str, project: NormalizedName, *, 
     """GET the project's page; 404 means a new project. Raise CheckUrlAuthError / CheckUrlError."""
     import requests
 
+    from publisher.http import connection_problem
+
     url = project_page_url(check_root, project)
     for _ in range(MAX_REDIRECTS + 1):
         try:
             response = session.get(url, headers={"Accept": ACCEPT}, allow_redirects=False, timeout=(timeout, timeout))
         except requests.RequestException as exc:
-            msg = f"the check URL {redact(url)} could not be read: {redact(str(exc))[:200]}"
+            msg = f"the check URL {redact(url)} could not be read: {connection_problem(exc)}"
             raise CheckUrlError(msg, hint="check the URL and the network; nothing was uploaded") from exc
         status = response.status_code
         if status in (401, 403):
@@ -210,12 +212,14 @@ def download_digest(
     """Download a listed file (credentials by realm, on every hop) and return its digest."""
     import requests
 
+    from publisher.http import connection_problem
+
     url = remote.url
     for _ in range(MAX_REDIRECTS + 1):
         try:
             response = session.get(url, stream=True, allow_redirects=False, timeout=(timeout, timeout))
         except requests.RequestException as exc:
-            msg = f"could not download {remote.filename} from {redact(url)} to verify it: {redact(str(exc))[:200]}"
+            msg = f"could not download {remote.filename} from {redact(url)} to verify it: {connection_problem(exc)}"
             raise CheckUrlError(msg) from exc
         with response:
             status = response.status_code

@@ -20,7 +20,7 @@ from requests_toolbelt.multipart.encoder import MultipartEncoder, MultipartEncod
 from publisher.distributions.collect import FileKind
 from publisher.distributions.validate import Distribution
 from publisher.errors import NetworkError, RedirectError, UploadAuthError
-from publisher.http import TRANSIENT_STATUSES, retry_delay, sleep
+from publisher.http import TRANSIENT_STATUSES, connection_problem, retry_delay, sleep
 from publisher.urls import Realm, redact
 
 # (form field, pkginfo attribute); multi-valued attributes become repeated fields.
@@ -143,8 +143,10 @@ def server_message(response: requests.Response, limit: int = 300) -> str:
         body = ""
     body = _INVISIBLE.sub(" ", body)
     pre = _PRE.search(body)  # bottle (pypiserver) and others put the detail in <pre>
-    if pre:
+    if pre and pre.group(1).strip() not in ("", "None"):  # bottle prints <pre>None</pre> for no detail
         body = pre.group(1)
+    elif pre:
+        body = ""
     body = _SPACES.sub(" ", html.unescape(_TAGS.sub(" ", body))).strip()
     # webob error pages (devpi, pyramid) open with "<status> <reason>"
     body = re.sub(rf"^{response.status_code}\s+", "", body)
@@ -178,7 +180,8 @@ def upload_file(
             response = _post(session, target, dist, timeout=timeout, on_progress=on_progress)
         except (requests.ConnectionError, requests.Timeout) as exc:
             if attempt > retries:
-                msg = f"could not upload {dist.filename} to {redact(target)} after {attempt} attempts: {_short(exc)}"
+                tries = f" after {attempt} attempts" if attempt > 1 else ""
+                msg = f"could not upload {dist.filename} to {redact(target)}{tries}: {connection_problem(exc)}"
                 raise NetworkError(msg, hint="check the network and the URL, or raise --retries/--timeout") from exc
             sleep(retry_delay(attempt - 1, None))
             continue
@@ -225,11 +228,6 @@ def _post(
             allow_redirects=False,
             timeout=(timeout, timeout),
         )
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return redact(text if len(text) <= 200 else text[:199] + "…")
 
 
 def redirect_error(filename: str, url: str, response: requests.Response) -> RedirectError:

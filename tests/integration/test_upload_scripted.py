@@ -540,6 +540,15 @@ CREDENTIALS = [
         Given(ALICE, options=("-u", "alice", "-p", CANARY), in_url=("bob", "url-password")), id="flag-beats-url"
     ),
     pytest.param(Given(ALICE, env=PUBTOOL_ENV, netrc=DECOY_NETRC), id="env-beats-netrc"),
+    # across -u/-p and -t too: what is typed on the command line beats an env var
+    pytest.param(
+        Given(ALICE, options=("-u", "alice", "-p", CANARY), env={"PUBTOOL_TOKEN": "env-token"}),
+        id="user-flags-beat-token-env",
+    ),
+    pytest.param(
+        Given(TOKEN, options=("-t", CANARY), env={"TWINE_USERNAME": "twine", "TWINE_PASSWORD": "twine"}),
+        id="token-flag-beats-user-env",
+    ),
     pytest.param(Given(ALICE, in_url=("alice", CANARY), netrc=DECOY_NETRC), id="url-beats-netrc"),
 ]
 
