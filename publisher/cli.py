@@ -9,6 +9,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from publisher import __version__
+from publisher.urls import PYPI_UPLOAD_URL
 
 app = typer.Typer(
     name="pubtool",
@@ -49,7 +50,7 @@ def upload(
     publish_url: Annotated[
         str,
         typer.Option("--publish-url", envvar="PUBTOOL_PUBLISH_URL", help="Legacy upload endpoint of the index."),
-    ] = "https://upload.pypi.org/legacy/",
+    ] = PYPI_UPLOAD_URL,
     check_url: Annotated[
         Optional[str],
         typer.Option(

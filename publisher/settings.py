@@ -13,9 +13,9 @@ from publisher.credentials import (
     credentials_from_url,
 )
 from publisher.errors import InputError
-from publisher.urls import is_loopback, redact, strip_credentials, validate_http_url
+from publisher.urls import PYPI_UPLOAD_URL, is_loopback, redact, strip_credentials, validate_http_url
 
-DEFAULT_PUBLISH_URL = "https://upload.pypi.org/legacy/"
+DEFAULT_PUBLISH_URL = PYPI_UPLOAD_URL
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,7 @@ def fetch_project_listing(session, check_root: str, project: NormalizedName, *, 
             raise CheckUrlAuthError.for_login_page(check_root, url) from exc
         except NotASimplePage as exc:
             msg = f"the check URL {redact(url)} did not answer with a simple index page: {exc}"
-            hint = "--check-url must be a Simple Repository API root, e.g. https://pypi.org/simple/"
+            hint = "--check-url must be a Simple Repository API root, e.g. https://pkgs.example.com/simple/"
             raise CheckUrlError(msg, hint=hint) from exc
         return ProjectListing(project, url, files)
     msg = f"the check URL {redact(url)} redirected more than {MAX_REDIRECTS} times"

@@ -11,6 +11,10 @@ from urllib.parse import SplitResult, unquote, urlsplit, urlunsplit
 from publisher.errors import InputError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# PyPI's legacy upload endpoint: the default publish URL (SPEC section 1). The only
+# place the product names an index host.
+PYPI_UPLOAD_URL = "https://upload.pypi.org/legacy/"
 # The userinfo runs to the LAST "@" of the authority, as urllib and urllib3 split it
 # (an e-mail address as username is common on Artifactory and Nexus).
 _USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
@@ -76,7 +80,7 @@ def validate_http_url(url: str, option: str) -> SplitResult:
         raise InputError(msg) from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         msg = f"{option}: {redact(url)!r} is not an http:// or https:// URL"
-        raise InputError(msg, hint="give the full URL, e.g. https://upload.pypi.org/legacy/")
+        raise InputError(msg, hint="give the full URL, e.g. https://pkgs.example.com/legacy/")
     return parts
 
 

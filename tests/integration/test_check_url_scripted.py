@@ -610,7 +610,7 @@ def test_read_credentials_on_gets_upload_credentials_on_the_post(cli, index, rel
 ALREADY_EXISTS = [
     pytest.param(Reply(409, f"Package '{WHEEL}' already exists!", {"Content-Type": "text/plain"}), id="pypiserver-409"),
     pytest.param(
-        Reply(400, "File already exists. See https://pypi.org/help/#file-name-reuse for more information."),
+        Reply(400, "File already exists. See https://index.example.org/help/#file-name-reuse for more information."),
         id="pypi-400",
     ),
     pytest.param(Reply(409, f"{WHEEL} already exists in non-volatile index"), id="devpi-409"),

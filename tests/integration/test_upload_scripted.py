@@ -235,7 +235,7 @@ def test_redirect_loop_on_the_same_realm_ends_in_an_error(cli, index, wheel):
 FILENAME_REUSE = [
     "400 This filename was previously used by a file that has since been deleted. Use a different version.",
     "400 This filename has already been used, use a different version. "
-    "See https://pypi.org/help/#file-name-reuse for more information.",
+    "See https://index.example.org/help/#file-name-reuse for more information.",
 ]
 
 # (status, body, what the hint must say)
@@ -413,7 +413,7 @@ WORDINGS = [
         "PyPI / TestPyPI",
         400,
         f"400 File already exists ('{WHEEL}', with blake2_256 hash '{'ab' * 32}'). "
-        "See https://pypi.org/help/#file-name-reuse for more information.",
+        "See https://index.example.org/help/#file-name-reuse for more information.",
     ),
     ("pypiserver", 409, PYPISERVER_PAGE.format(status="409 Conflict", wheel=WHEEL)),
     ("pypiserver (twine user agent)", 400, PYPISERVER_PAGE.format(status="400 Bad Request", wheel=WHEEL)),

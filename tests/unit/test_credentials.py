@@ -59,7 +59,7 @@ def test_token_with_another_username_is_an_input_error(option):
         ("https://alice%40corp:p%3Aw%2Fd@pkgs.example.com/", ("alice@corp", "p:w/d")),
         ("https://alice@pkgs.example.com/", ("alice", "")),
         ("https://:pypi-tok@pkgs.example.com/", ("", "pypi-tok")),
-        ("https://__token__:pypi-tok@upload.pypi.org/legacy/", ("__token__", "pypi-tok")),
+        ("https://__token__:pypi-tok@upload.example.org/legacy/", ("__token__", "pypi-tok")),
         ("https://pkgs.example.com/simple/", None),
     ],
 )

@@ -108,14 +108,14 @@ def test_file_report_to_json(item, expected):
 def test_report_dumps_is_json_with_spec_types():
     report = Report(
         "https://ci:***@upload.example.com/legacy/",
-        "https://pypi.org/simple/",
+        "https://index.example.org/simple/",
         dry_run=True,
         files=[full_file(), full_file(action=Action.FAILED, reason="boom")],
         error=NetworkError("upload of x failed", hint=None),
     )
     data = json.loads(report.dumps())
     assert data["publish_url"] == "https://ci:***@upload.example.com/legacy/"
-    assert data["check_url"] == "https://pypi.org/simple/"
+    assert data["check_url"] == "https://index.example.org/simple/"
     assert data["dry_run"] is True
     assert data["exit_code"] == 1
     assert isinstance(data["files"], list) and len(data["files"]) == 2
@@ -125,9 +125,9 @@ def test_report_dumps_is_json_with_spec_types():
 
 
 def test_report_without_files_or_check_url():
-    data = Report("https://upload.pypi.org/legacy/", None).to_json()
+    data = Report("https://upload.example.org/legacy/", None).to_json()
     assert data == {
-        "publish_url": "https://upload.pypi.org/legacy/",
+        "publish_url": "https://upload.example.org/legacy/",
         "check_url": None,
         "dry_run": False,
         "exit_code": 0,

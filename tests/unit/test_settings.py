@@ -221,10 +221,10 @@ def test_resolve_settings_plain_http_warning(options, warned_urls):
     [
         pytest.param(Options(()), ["no files given"], id="no-paths"),
         pytest.param(Options([]), ["no files given"], id="no-paths-list"),
-        pytest.param(Options(PATHS, publish_url="upload.pypi.org/legacy/"), ["--publish-url"], id="publish-url-no-scheme"),
+        pytest.param(Options(PATHS, publish_url="upload.example.org/legacy/"), ["--publish-url"], id="publish-url-no-scheme"),
         pytest.param(Options(PATHS, publish_url="ftp://example.com/"), ["--publish-url"], id="publish-url-ftp"),
         pytest.param(Options(PATHS, publish_url="https://host:port/"), ["--publish-url"], id="publish-url-bad-port"),
-        pytest.param(Options(PATHS, check_url="pypi.org/simple/"), ["--check-url"], id="check-url-no-scheme"),
+        pytest.param(Options(PATHS, check_url="index.example.org/simple/"), ["--check-url"], id="check-url-no-scheme"),
         pytest.param(Options(PATHS, check_url="https://"), ["--check-url"], id="check-url-no-host"),
         pytest.param(Options(PATHS, check_url=""), ["--check-url"], id="check-url-empty"),
         pytest.param(Options(PATHS, retries=-1), ["--retries"], id="negative-retries"),
@@ -249,7 +249,7 @@ def test_resolve_settings_input_errors(options, words):
 def test_resolve_settings_copies_the_flags():
     options = Options(
         ["a.whl", "b.tar.gz"],
-        check_url="https://pypi.org/simple/",
+        check_url="https://index.example.org/simple/",
         allow_check_auth_failure=True,
         skip_existing=True,
         dry_run=True,

@@ -246,8 +246,8 @@ def test_not_a_simple_page_names_the_content_type():
 @pytest.mark.parametrize(
     ("root", "project", "expected"),
     [
-        ("https://pypi.org/simple/", "demo-pkg", "https://pypi.org/simple/demo-pkg/"),
-        ("https://pypi.org/simple", "demo-pkg", "https://pypi.org/simple/demo-pkg/"),
+        ("https://index.example.org/simple/", "demo-pkg", "https://index.example.org/simple/demo-pkg/"),
+        ("https://index.example.org/simple", "demo-pkg", "https://index.example.org/simple/demo-pkg/"),
         ("https://devpi.example.com/root/dev/+simple/", "demo-pkg", "https://devpi.example.com/root/dev/+simple/demo-pkg/"),
         ("http://127.0.0.1:8080/", "demo-pkg", "http://127.0.0.1:8080/demo-pkg/"),
         ("http://127.0.0.1:8080", "demo-pkg", "http://127.0.0.1:8080/demo-pkg/"),
@@ -261,13 +261,13 @@ def test_project_page_url(root, project, expected):
 @pytest.mark.parametrize(
     ("check_url", "projects", "expected"),
     [
-        pytest.param("https://pypi.org/simple/", {"demo-pkg"}, "https://pypi.org/simple/", id="root"),
-        pytest.param("https://pypi.org/simple", {"demo-pkg"}, "https://pypi.org/simple/", id="root-no-slash"),
-        pytest.param("https://pypi.org/simple/demo-pkg/", {"demo-pkg"}, "https://pypi.org/simple/", id="project"),
-        pytest.param("https://pypi.org/simple/demo-pkg", {"demo-pkg"}, "https://pypi.org/simple/", id="project-no-slash"),
-        pytest.param("https://pypi.org/simple/Demo_Pkg", {"demo-pkg"}, "https://pypi.org/simple/", id="project-unnormalised"),
-        pytest.param("https://pypi.org/simple/demo.pkg/", {"demo-pkg", "other"}, "https://pypi.org/simple/", id="one-of-several"),
-        pytest.param("https://pypi.org/simple/other/", {"demo-pkg"}, "https://pypi.org/simple/other/", id="other-name-kept"),
+        pytest.param("https://index.example.org/simple/", {"demo-pkg"}, "https://index.example.org/simple/", id="root"),
+        pytest.param("https://index.example.org/simple", {"demo-pkg"}, "https://index.example.org/simple/", id="root-no-slash"),
+        pytest.param("https://index.example.org/simple/demo-pkg/", {"demo-pkg"}, "https://index.example.org/simple/", id="project"),
+        pytest.param("https://index.example.org/simple/demo-pkg", {"demo-pkg"}, "https://index.example.org/simple/", id="project-no-slash"),
+        pytest.param("https://index.example.org/simple/Demo_Pkg", {"demo-pkg"}, "https://index.example.org/simple/", id="project-unnormalised"),
+        pytest.param("https://index.example.org/simple/demo.pkg/", {"demo-pkg", "other"}, "https://index.example.org/simple/", id="one-of-several"),
+        pytest.param("https://index.example.org/simple/other/", {"demo-pkg"}, "https://index.example.org/simple/other/", id="other-name-kept"),
         pytest.param(
             "https://devpi.example.com/root/dev/+simple/",
             {"demo-pkg"},
@@ -284,7 +284,7 @@ def test_project_page_url(root, project, expected):
             "https://devpi.example.com/root/dev/+simple/", {"dev", "root"}, "https://devpi.example.com/root/dev/+simple/",
             id="devpi-project-named-like-the-index",
         ),
-        pytest.param("https://pypi.org/simple/", {"simple"}, "https://pypi.org/simple/", id="project-named-simple"),
+        pytest.param("https://index.example.org/simple/", {"simple"}, "https://index.example.org/simple/", id="project-named-simple"),
         pytest.param("http://127.0.0.1:8080/", {"demo-pkg"}, "http://127.0.0.1:8080/", id="server-root"),
         pytest.param(
             "http://127.0.0.1:8080/simple/demo-pkg/?x=1", {"demo-pkg"}, "http://127.0.0.1:8080/simple/?x=1", id="query-kept"

@@ -122,7 +122,7 @@ ALREADY_EXISTS = [
     pytest.param(
         400,
         "File already exists ('demo_pkg-1.0.tar.gz', with blake2_256 hash 'ab12'). "
-        "See https://pypi.org/help/#file-name-reuse for more information.",
+        "See https://index.example.org/help/#file-name-reuse for more information.",
         id="PyPI / TestPyPI",
     ),
     pytest.param(
@@ -165,19 +165,19 @@ def test_is_already_exists(status, text):
         pytest.param(
             400,
             "This filename has already been used, use a different version. "
-            "See https://pypi.org/help/#file-name-reuse for more information.",
+            "See https://index.example.org/help/#file-name-reuse for more information.",
             id="PyPI deleted file (earlier wording: has already been used)",
         ),
         pytest.param(
             400,
             "This filename has previously been used, you should use a different version. "
-            "See https://pypi.org/help/#file-name-reuse",
+            "See https://index.example.org/help/#file-name-reuse",
             id="PyPI deleted file (earliest wording: has previously been used)",
         ),
         pytest.param(
             400,
             "This filename was previously used by a file that has since been deleted. Use a different version. "
-            "See https://pypi.org/help/#file-name-reuse for more information.",
+            "See https://index.example.org/help/#file-name-reuse for more information.",
             id="PyPI deleted file (current wording)",
         ),
         pytest.param(400, "File already exists, but it was previously used and deleted", id="previously used"),
@@ -186,7 +186,7 @@ def test_is_already_exists(status, text):
         pytest.param(400, "", id="400 without text"),
         pytest.param(
             403,
-            "Invalid or non-existent authentication information. See https://pypi.org/help/#invalid-auth for more information.",
+            "Invalid or non-existent authentication information. See https://index.example.org/help/#invalid-auth for more information.",
             id="PyPI bad token",
         ),
         pytest.param(403, "Forbidden", id="403 without text"),
@@ -244,12 +244,12 @@ BOTTLE_409 = """<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
 
 PYPI_400 = """<html>
  <head>
-  <title>400 File already exists. See https://pypi.org/help/#file-name-reuse for more information.</title>
+  <title>400 File already exists. See https://index.example.org/help/#file-name-reuse for more information.</title>
  </head>
  <body>
-  <h1>400 File already exists. See https://pypi.org/help/#file-name-reuse for more information.</h1>
+  <h1>400 File already exists. See https://index.example.org/help/#file-name-reuse for more information.</h1>
   The server could not comply with the request since it is either malformed or otherwise incorrect.<br/><br/>
-File already exists. See https://pypi.org/help/#file-name-reuse for more information.
+File already exists. See https://index.example.org/help/#file-name-reuse for more information.
 
 
  </body>
@@ -266,7 +266,7 @@ File already exists. See https://pypi.org/help/#file-name-reuse for more informa
             id="pypiserver-bottle-pre",
         ),
         pytest.param(
-            response(400, PYPI_400, reason="File already exists. See https://pypi.org/help/#file-name-reuse for more information."),
+            response(400, PYPI_400, reason="File already exists. See https://index.example.org/help/#file-name-reuse for more information."),
             ["File already exists"],
             ["<", "\n"],
             id="pypi",
@@ -294,7 +294,7 @@ def test_server_message_is_limited():
     assert len(text) == 100 and text.endswith("…")
 
 
-@pytest.mark.parametrize(("resp", "_"), [(response(409, BOTTLE_409, reason="Conflict"), 0), (response(400, PYPI_400, reason="File already exists. See https://pypi.org/help/#file-name-reuse for more information."), 0)])
+@pytest.mark.parametrize(("resp", "_"), [(response(409, BOTTLE_409, reason="Conflict"), 0), (response(400, PYPI_400, reason="File already exists. See https://index.example.org/help/#file-name-reuse for more information."), 0)])
 def test_real_already_exists_pages_are_recognised(resp, _):
     assert is_already_exists(resp.status_code, server_message(resp))
 
@@ -310,7 +310,7 @@ URL = "https://upload.example.com/legacy/"
         pytest.param(401, "Unauthorized", UploadAuthError, ["--username", "--password", "--token"], id="401"),
         pytest.param(
             403,
-            "Invalid or non-existent authentication information. See https://pypi.org/help/#invalid-auth",
+            "Invalid or non-existent authentication information. See https://index.example.org/help/#invalid-auth",
             UploadAuthError,
             ["upload credentials", "--token"],
             id="403",
@@ -321,7 +321,7 @@ URL = "https://upload.example.com/legacy/"
         pytest.param(
             400,
             "This filename was previously used by a file that has since been deleted. Use a different version. "
-            "See https://pypi.org/help/#file-name-reuse for more information.",
+            "See https://index.example.org/help/#file-name-reuse for more information.",
             NetworkError,
             ["deleted", "bump the version"],
             id="400-pypi-filename-reuse",

@@ -26,7 +26,7 @@ TOKEN = "pypi-AgEIcHlwaS5vcmcCJGE4ZjY0YjVkLTk4NjYtNDk2Zi1hNGQzLWNmMTgzZTI5ZDBiYQ
         ("https://user@example.com/simple/", "https://user@example.com/simple/"),
         ("http://ci:s3cr3t@127.0.0.1:8080/", "http://ci:***@127.0.0.1:8080/"),
         ("https://ci:s3cr3t@pkgs.example.com", "https://ci:***@pkgs.example.com"),
-        (f"https://__token__:{TOKEN}@upload.pypi.org/legacy/", "https://__token__:***@upload.pypi.org/legacy/"),
+        (f"https://__token__:{TOKEN}@upload.example.org/legacy/", "https://__token__:***@upload.example.org/legacy/"),
         ("https://:lonepass@example.com/", "https://:***@example.com/"),
         ("https://user:p%40ss%2Fw0rd@example.com/", "https://user:***@example.com/"),
         ("https://user:pass:with:colons@example.com/", "https://user:***@example.com/"),
@@ -127,7 +127,7 @@ def test_realm_str_shows_scheme_host_and_port():
 @pytest.mark.parametrize(
     "url",
     [
-        "https://upload.pypi.org/legacy/",
+        "https://upload.example.org/legacy/",
         "http://localhost:8080/",
         "https://user:pass@pkgs.example.com/root/dev/",
         "HTTPS://example.com/",
@@ -141,7 +141,7 @@ def test_validate_http_url_accepts(url):
 @pytest.mark.parametrize(
     "url",
     [
-        "upload.pypi.org/legacy/",
+        "upload.example.org/legacy/",
         "ftp://example.com/",
         "file:///tmp/simple/",
         "https://",
