@@ -48,9 +48,24 @@ def upload(
     ctx: typer.Context,
     paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_default=False, metavar="PATHS...")],
     publish_url: Annotated[
-        str,
-        typer.Option("--publish-url", envvar="PUBTOOL_PUBLISH_URL", help="Legacy upload endpoint of the index."),
-    ] = PYPI_UPLOAD_URL,
+        Optional[str],
+        typer.Option(
+            "--publish-url",
+            "--repository-url",
+            envvar="PUBTOOL_PUBLISH_URL",
+            help=f"Legacy upload endpoint of the index [default: {PYPI_UPLOAD_URL}, or the --index's].",
+        ),
+    ] = None,
+    index: Annotated[
+        Optional[str],
+        typer.Option(
+            "--index",
+            "-r",
+            "--repository",
+            envvar="PUBTOOL_INDEX",
+            help="A named index from pubtool.toml, [tool.pubtool] in pyproject.toml, or ~/.pypirc.",
+        ),
+    ] = None,
     check_url: Annotated[
         Optional[str],
         typer.Option(
@@ -138,6 +153,7 @@ def upload(
         paths=paths,
         publish_url=publish_url,
         check_url=check_url,
+        index=index,
         username=username,
         password=password,
         token=token,
@@ -188,14 +204,16 @@ def _from_command_line(ctx: typer.Context, *names: str) -> bool:
     return any(getattr(ctx.get_parameter_source(name), "name", "") == "COMMANDLINE" for name in names)
 
 
-def _fail_early(error, reporter, json_output: bool, publish_url: str, check_url: Optional[str], dry_run: bool) -> None:
+def _fail_early(
+    error, reporter, json_output: bool, publish_url: Optional[str], check_url: Optional[str], dry_run: bool
+) -> None:
     """An option was wrong: nothing ran. Print the error (and the JSON report), then exit."""
     from publisher.report import Report
     from publisher.urls import redact
 
     reporter.error(error)
     if json_output:
-        report = Report(publish_url=redact(publish_url), check_url=redact(check_url) if check_url else None, dry_run=dry_run)
+        report = Report(publish_url=redact(publish_url or PYPI_UPLOAD_URL), check_url=redact(check_url) if check_url else None, dry_run=dry_run)
         report.error = error
         typer.echo(report.dumps())
     raise typer.Exit(int(error.exit_code))

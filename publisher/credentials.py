@@ -78,6 +78,24 @@ def credentials_from_netrc(url: str, path: Optional[str] = None) -> Optional[Cre
     return Credentials(login or "", password or "", "~/.netrc")
 
 
+def credentials_from_keyring(url: str, username: Optional[str]) -> Optional[Credentials]:
+    """Ask keyring (the optional extra ``pubtool[keyring]``) as twine does; None when absent or failing."""
+    try:
+        import keyring
+    except ImportError:
+        return None
+    try:
+        if username:
+            password = keyring.get_password(url, username)
+            return Credentials(username, password, "keyring") if password else None
+        credential = keyring.get_credential(url, None)
+    except Exception:  # noqa: BLE001 - a broken keyring backend must not stop a publish
+        return None
+    if credential is None or not credential.password:
+        return None
+    return Credentials(credential.username or TOKEN_USERNAME, credential.password, "keyring")
+
+
 class RealmAuth(AuthBase):
     """A requests auth that picks credentials by the request's realm and method.
 

@@ -91,7 +91,7 @@ class CheckUrlAuthError(PubtoolError):
         return (
             f"read credentials for {redact(check_root)} are missing or wrong; give them with "
             "--check-username/--check-password (PUBTOOL_CHECK_USERNAME/PUBTOOL_CHECK_PASSWORD), "
-            "in the URL (https://user:pass@host/simple/), or in ~/.netrc; "
+            "in the URL (https://user:pass@host/simple/), in ~/.netrc, or with --index and a config file; "
             "or pass --allow-check-auth-failure to upload without the check"
         )
 

@@ -1,4 +1,4 @@
-"""The settings of one run, resolved from options, environment and ~/.netrc into a frozen value."""
+"""The settings of one run, resolved from options, env vars, config files, keyring and ~/.netrc."""
 
 from __future__ import annotations
 
@@ -6,14 +6,23 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 from urllib.parse import urlsplit
 
+from publisher.config import find_index
 from publisher.credentials import (
     Credentials,
+    credentials_from_keyring,
     credentials_from_netrc,
     credentials_from_options,
     credentials_from_url,
 )
 from publisher.errors import InputError
-from publisher.urls import PYPI_UPLOAD_URL, is_loopback, redact, strip_credentials, validate_http_url
+from publisher.urls import (
+    PYPI_UPLOAD_URL,
+    credentials_in_url,
+    is_loopback,
+    redact,
+    strip_credentials,
+    validate_http_url,
+)
 
 DEFAULT_PUBLISH_URL = PYPI_UPLOAD_URL
 
@@ -30,6 +39,7 @@ class Settings:
     dry_run: bool = False
     retries: int = 3
     timeout: float = 30.0
+    index: Optional[str] = None  # the --index name, for messages
 
 
 @dataclass(frozen=True)
@@ -37,8 +47,9 @@ class Options:
     """The raw values of the upload options (a flag already beats its env var: typer saw to that)."""
 
     paths: Sequence[str]
-    publish_url: str = DEFAULT_PUBLISH_URL
+    publish_url: Optional[str] = None  # None: from --index, else PyPI
     check_url: Optional[str] = None
+    index: Optional[str] = None
     username: Optional[str] = None
     password: Optional[str] = field(default=None, repr=False)
     token: Optional[str] = field(default=None, repr=False)
@@ -51,45 +62,70 @@ class Options:
     timeout: float = 30.0
 
 
-def resolve_settings(options: Options, *, use_netrc: bool = True) -> tuple[Settings, list[str]]:
-    """Validate options and pick credentials; return Settings and warnings. Raises InputError."""
+def _first(*values: Optional[str]) -> Optional[str]:
+    """The first value that was given at all (an empty string was given, and is then rejected)."""
+    return next((value for value in values if value is not None), None)
+
+
+def resolve_settings(
+    options: Options, *, use_netrc: bool = True, use_keyring: bool = True
+) -> tuple[Settings, list[str]]:
+    """Validate options, read a named index, pick credentials; return Settings and warnings.
+
+    Credentials, first found wins: options and their env vars, the URL, the config file,
+    keyring, ~/.netrc (SPEC section 1 and 4). Raises InputError / ConfigError.
+    """
     warnings: list[str] = []
     if not options.paths:
         raise InputError("no files given", hint="pass the distributions to upload, e.g. pubtool upload 'dist/*'")
-    validate_http_url(options.publish_url, "--publish-url")
-    if options.check_url is not None:
-        validate_http_url(options.check_url, "--check-url")
+    index = find_index(options.index) if options.index else None
+    publish_url = _first(options.publish_url, index.publish_url if index else None, DEFAULT_PUBLISH_URL)
+    check_url = _first(options.check_url, index.check_url if index else None)
+    from_index = f"index {index.name!r} ({index.source})" if index else ""
+    validate_http_url(publish_url, "--publish-url" if options.publish_url is not None or not index else from_index)
+    if check_url is not None:
+        validate_http_url(check_url, "--check-url" if options.check_url is not None or not index else from_index)
     if options.retries < 0:
         raise InputError(f"--retries: {options.retries} is negative", hint="use 0 for no retries")
     if options.timeout <= 0:
         raise InputError(f"--timeout: {options.timeout} must be more than 0 seconds")
 
-    upload = (
-        credentials_from_options(
-            username=options.username, password=options.password, token=options.token, source="options"
+    # Username and password may come from different places (username in the config file,
+    # password in PUBTOOL_PASSWORD): each is taken from the first place that has it.
+    url_username, url_password = credentials_in_url(publish_url)
+    if options.token:  # a token is the whole credential: nothing from the URL or config joins it
+        upload = credentials_from_options(username=options.username, password=None, token=options.token, source="options")
+    else:
+        upload = credentials_from_options(
+            username=options.username or url_username or (index.username if index else None),
+            password=options.password or url_password or (index.password if index else None),
+            source="options",
         )
-        or credentials_from_url(options.publish_url)
-        or (credentials_from_netrc(options.publish_url) if use_netrc else None)
-    )
+    if upload is not None and not upload.password and use_keyring:
+        upload = credentials_from_keyring(publish_url, upload.username) or upload
+    if upload is None:
+        upload = (credentials_from_keyring(publish_url, None) if use_keyring else None) or (
+            credentials_from_netrc(publish_url) if use_netrc else None
+        )
     check = None
-    if options.check_url is not None:
-        check = (
-            credentials_from_options(
-                username=options.check_username,
-                password=options.check_password,
-                source="check options",
-                username_option="--check-username",
-            )
-            or credentials_from_url(options.check_url)
-            or (credentials_from_netrc(options.check_url) if use_netrc else None)
-        )
-    for url, credentials in ((options.publish_url, upload), (options.check_url, check)):
+    if check_url is not None:
+        check = credentials_from_options(
+            username=options.check_username,
+            password=options.check_password,
+            source="check options",
+            username_option="--check-username",
+        ) or credentials_from_url(check_url)
+        if check is None and index is not None and options.check_url is None:
+            check = upload  # the index's credentials serve its own check URL, whatever its realm
+        if check is None and use_netrc:
+            check = credentials_from_netrc(check_url)
+    for url, credentials in ((publish_url, upload), (check_url, check)):
         if url and credentials and urlsplit(url).scheme.lower() == "http" and not is_loopback(url):
             warnings.append(f"{redact(url)} is plain http: credentials travel in clear text")
     settings = Settings(
         paths=tuple(options.paths),
-        publish_url=strip_credentials(options.publish_url),
-        check_url=strip_credentials(options.check_url) if options.check_url else None,
+        publish_url=strip_credentials(publish_url),
+        check_url=strip_credentials(check_url) if check_url else None,
         upload_credentials=upload,
         check_credentials=check,
         allow_check_auth_failure=options.allow_check_auth_failure,
@@ -97,5 +133,6 @@ def resolve_settings(options: Options, *, use_netrc: bool = True) -> tuple[Setti
         dry_run=options.dry_run,
         retries=options.retries,
         timeout=options.timeout,
+        index=index.name if index else None,
     )
     return settings, warnings

@@ -12,9 +12,14 @@ from publisher.errors import InputError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
-# PyPI's legacy upload endpoint: the default publish URL (SPEC section 1). The only
-# place the product names an index host.
+# PyPI's legacy upload endpoint is the default publish URL (SPEC section 1); .pypirc's
+# "pypi" and "testpypi" sections may omit their URLs, and only for these two indexes is the
+# check URL known (SPEC section 8). The only place the product names index hosts.
 PYPI_UPLOAD_URL = "https://upload.pypi.org/legacy/"
+KNOWN_INDEXES = {  # .pypirc section -> (upload URL, Simple API root)
+    "pypi": (PYPI_UPLOAD_URL, "https://pypi.org/simple/"),
+    "testpypi": ("https://test.pypi.org/legacy/", "https://test.pypi.org/simple/"),
+}
 # The userinfo runs to the LAST "@" of the authority, as urllib and urllib3 split it
 # (an e-mail address as username is common on Artifactory and Nexus).
 _USERINFO_IN_TEXT = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/?#\s]*)@")
