@@ -173,6 +173,7 @@ def upload(
         reporter.warning(warning)
     if settings.upload_credentials is None and not dry_run and _interactive():
         settings = _prompt_for_credentials(settings)
+    _stop_on_sigterm()
     report = publish.run(settings, reporter)
     reporter.summary(report)
     if json_output:
@@ -198,6 +199,18 @@ def check(paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_defa
     for dist in distributions:
         reporter.console.print(f"[green]ok[/green]  {dist.filename}  ({dist.name} {dist.version})")
     raise typer.Exit(0)
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a cancelled CI job) ends the run like Ctrl-C: with a summary and exit 130."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _from_command_line(ctx: typer.Context, *names: str) -> bool:

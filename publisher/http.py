@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from typing import Callable, Optional
@@ -107,13 +108,14 @@ def _logging_hook(log_request: RequestLogger):
 
 
 def retry_delay(attempt: int, retry_after: Optional[str], base: float = 0.5, cap: float = RETRY_AFTER_MAX) -> float:
-    """Seconds to wait before attempt ``attempt + 1`` (exponential; Retry-After wins when given)."""
+    """Seconds to wait before attempt ``attempt + 2``: exponential with up to 25 % jitter, so
+    parallel CI jobs do not retry in step; a Retry-After in seconds wins when given."""
     if retry_after:
         try:
-            return min(float(retry_after), cap)
+            return min(max(float(retry_after), 0.0), cap)
         except ValueError:
             pass
-    return min(base * (2**attempt), cap)
+    return min(base * (2**attempt) * (1 + random.random() * 0.25), cap)
 
 
 def sleep(seconds: float) -> None:

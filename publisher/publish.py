@@ -82,6 +82,7 @@ class Publisher:
             auth.add(settings.check_url, settings.check_credentials, Purpose.READ)
         self.session = make_session(retries=settings.retries, auth=auth, log_request=reporter.request)
         self.check_root: Optional[str] = None
+        self.in_flight: Optional[Distribution] = None
         self._reports = {item.filename: item for item in report.files}
 
     # -- check ---------------------------------------------------------------
@@ -160,6 +161,7 @@ class Publisher:
         from publisher.upload import UploadStatus, upload_file
 
         self.reporter.upload_started(dist.filename, dist.size)
+        self.in_flight = dist
         started = time.monotonic()
         try:
             result = upload_file(
@@ -169,6 +171,7 @@ class Publisher:
                 timeout=self.settings.timeout,
                 retries=self.settings.retries,
                 on_progress=lambda sent: self.reporter.upload_progress(dist.filename, sent),
+                landed_meanwhile=lambda: self.landed_meanwhile(dist),
             )
         except NetworkError as error:
             self.mark(dist, Action.FAILED, error.message, time.monotonic() - started)
@@ -177,10 +180,23 @@ class Publisher:
         if result.status is UploadStatus.UPLOADED:
             self.mark(dist, Action.UPLOADED, None, seconds)
             return
+        if result.status is UploadStatus.LANDED_EARLIER:
+            self.mark(dist, Action.SKIPPED, "an attempt that failed had reached the index (same sha256)", seconds)
+            return
         if result.status is UploadStatus.IDENTICAL_EXISTS:
             self.mark(dist, Action.SKIPPED, f"already on the index (the index says: {result.message})", seconds)
             return
         self.reconcile(dist, result.http_status, result.message, seconds)
+
+    def landed_meanwhile(self, dist: Distribution) -> bool:
+        """Before re-sending after a failure: is the file on the index now? (Only with a check URL.)"""
+        if self.check_root is None:
+            return False
+        planned = self.verify(plan_file(dist, self.fetch_listing(dist.project)))
+        if planned.decision is Decision.CONFLICT:
+            self.mark(dist, Action.CONFLICT, planned.reason)
+            raise conflict_error([planned], before_upload=False)
+        return planned.decision is Decision.SKIP
 
     def reconcile(self, dist: Distribution, status: int, message: str, seconds: float) -> None:
         """The index says the file exists (SPEC step 6): verify against the check URL, or obey --skip-existing."""
@@ -210,8 +226,11 @@ class Publisher:
 
     # -- bookkeeping ---------------------------------------------------------
 
+    def report_for(self, dist: Distribution) -> FileReport:
+        return self._reports[dist.filename]
+
     def mark(self, dist: Distribution, action: Action, reason: Optional[str], seconds: Optional[float] = None) -> None:
-        item = self._reports[dist.filename]
+        item = self.report_for(dist)
         item.action = action
         item.reason = reason
         item.seconds = seconds
@@ -240,11 +259,26 @@ def run(settings: Settings, reporter: Reporter) -> Report:
         check_url=redact(settings.check_url) if settings.check_url else None,
         dry_run=settings.dry_run,
     )
+    publisher: Optional[Publisher] = None
     try:
         distributions = prepare_distributions(settings.paths, reporter, report)
-        Publisher(settings, reporter, report).publish(distributions)
+        publisher = Publisher(settings, reporter, report)
+        publisher.publish(distributions)
     except PubtoolError as error:
         report.error = error
     except KeyboardInterrupt:
-        report.error = Interrupted("interrupted; the summary shows which files are on the index")
+        report.error = interrupted(report, publisher)
     return report
+
+
+def interrupted(report: Report, publisher: Optional[Publisher]) -> Interrupted:
+    """Ctrl-C or SIGTERM: say exactly which files are on the index and which may be."""
+    if publisher is not None and publisher.in_flight is not None:
+        item = publisher.report_for(publisher.in_flight)
+        if item.action is Action.NOT_ATTEMPTED:
+            item.action = Action.FAILED
+            item.reason = "interrupted during its upload: it may or may not be on the index"
+    done = sum(item.action in (Action.UPLOADED, Action.SKIPPED) for item in report.files)
+    msg = f"interrupted: {done} of {len(report.files)} files are on the index; the table above says which"
+    hint = "run the same command again with --check-url: files already on the index are skipped, not re-sent"
+    return Interrupted(msg, hint=hint)

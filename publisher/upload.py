@@ -57,11 +57,13 @@ METADATA_FIELDS: tuple[tuple[str, str], ...] = (
 )
 
 MAX_REDIRECTS = 5
+RETRY_DEADLINE = 300.0  # seconds: no new attempt of one file starts later than this
 
 
 class UploadStatus(Enum):
     UPLOADED = "uploaded"
     IDENTICAL_EXISTS = "identical-exists"  # devpi: 200 "Upload of identical file to non volatile index."
+    LANDED_EARLIER = "landed-earlier"  # a failed attempt had reached the index after all
     ALREADY_EXISTS = "already-exists"
 
 
@@ -165,25 +167,38 @@ def upload_file(
     timeout: float,
     retries: int,
     on_progress: Callable[[int], None] = lambda sent: None,
+    landed_meanwhile: Callable[[], bool] = lambda: False,
+    deadline: float = RETRY_DEADLINE,
 ) -> UploadResult:
     """POST ``dist`` to ``url``; retry transient failures; follow same-realm 307/308.
 
+    A POST that failed may still have landed (the connection dropped after the index
+    stored the file, a proxy answered 502 after the index answered 200): before each
+    re-send ``landed_meanwhile()`` looks the file up, and a file found there is not sent
+    again. Retries stop after ``retries`` or when ``deadline`` seconds have passed.
     Raises NetworkError (or a subclass) when the upload fails for good.
     """
     started = time.monotonic()
     target = url
     redirects = 0
     attempt = 0
+
+    def may_retry(delay: float) -> bool:
+        return attempt <= retries and time.monotonic() + delay - started <= deadline
+
     while True:
         attempt += 1
         try:
             response = _post(session, target, dist, timeout=timeout, on_progress=on_progress)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            if attempt > retries:
+            delay = retry_delay(attempt - 1, None)
+            if not may_retry(delay):
                 tries = f" after {attempt} attempts" if attempt > 1 else ""
                 msg = f"could not upload {dist.filename} to {redact(target)}{tries}: {connection_problem(exc)}"
                 raise NetworkError(msg, hint="check the network and the URL, or raise --retries/--timeout") from exc
-            sleep(retry_delay(attempt - 1, None))
+            sleep(delay)
+            if landed_meanwhile():
+                return UploadResult(UploadStatus.LANDED_EARLIER, 0, "", time.monotonic() - started, attempt)
             continue
         status = response.status_code
         if status in (307, 308) and "Location" in response.headers:
@@ -195,9 +210,13 @@ def upload_file(
                 continue
         if 300 <= status < 400:
             raise redirect_error(dist.filename, target, response)
-        if status in TRANSIENT_STATUSES and attempt <= retries:
-            sleep(retry_delay(attempt - 1, response.headers.get("Retry-After")))
-            continue
+        if status in TRANSIENT_STATUSES:
+            delay = retry_delay(attempt - 1, response.headers.get("Retry-After"))
+            if may_retry(delay):
+                sleep(delay)
+                if status != 429 and landed_meanwhile():
+                    return UploadResult(UploadStatus.LANDED_EARLIER, status, "", time.monotonic() - started, attempt)
+                continue
         message = server_message(response)
         seconds = time.monotonic() - started
         if 200 <= status < 300:
@@ -249,6 +268,9 @@ def upload_error(filename: str, url: str, status: int, message: str, *, attempts
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     msg = f"upload of {filename} to {redact(url)} failed{tries} with HTTP {status}{said}"
     lowered = message.lower()
+    if status == 403 and ("not allowed" in lowered or "isn't allowed" in lowered):
+        hint = "these credentials may not upload to this project: check the token's scope or the project's owners"
+        return UploadAuthError(msg, hint=hint)
     if status in (401, 403):
         hint = (
             "the upload credentials are missing or wrong: pass -u/--username and -p/--password "
