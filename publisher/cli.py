@@ -117,6 +117,18 @@ def upload(
         Optional[str],
         typer.Option("--check-password", envvar="PUBTOOL_CHECK_PASSWORD", help="Read password for the check URL."),
     ] = None,
+    trusted_publishing: Annotated[
+        str,
+        typer.Option(
+            "--trusted-publishing",
+            envvar="PUBTOOL_TRUSTED_PUBLISHING",
+            help="OIDC token exchange in GitHub Actions / GitLab CI: auto (PyPI/TestPyPI, no credentials), always, never.",
+        ),
+    ] = "auto",
+    attestations: Annotated[
+        bool,
+        typer.Option("--attestations", help="Upload the <file>.publish.attestation next to each distribution (PEP 740)."),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate, hash and check, but upload nothing.")
     ] = False,
@@ -164,6 +176,8 @@ def upload(
         dry_run=dry_run,
         retries=retries,
         timeout=timeout,
+        trusted_publishing=trusted_publishing,
+        attestations=attestations,
     )
     try:
         settings, warnings = resolve_settings(options)
@@ -171,7 +185,7 @@ def upload(
         _fail_early(error, reporter, json_output, publish_url, check_url, dry_run)
     for warning in warnings:
         reporter.warning(warning)
-    if settings.upload_credentials is None and not dry_run and _interactive():
+    if settings.upload_credentials is None and not dry_run and not settings.use_trusted_publishing and _interactive():
         settings = _prompt_for_credentials(settings)
     _stop_on_sigterm()
     report = publish.run(settings, reporter)

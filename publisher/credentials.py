@@ -110,6 +110,10 @@ class RealmAuth(AuthBase):
         if credentials is not None:
             self._store.setdefault((Realm.of(url), purpose), credentials)
 
+    def replace(self, url: str, credentials: Credentials, purpose: Purpose) -> None:
+        """Swap in new credentials (a freshly minted trusted-publishing token)."""
+        self._store[(Realm.of(url), purpose)] = credentials
+
     def lookup(self, method: str, url: str) -> Optional[Credentials]:
         realm = Realm.of(url)
         if method.upper() in ("GET", "HEAD"):
@@ -124,7 +128,7 @@ class RealmAuth(AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         found = self.lookup(request.method or "GET", request.url or "")
-        if found is None:
+        if found is None:  # nothing for this realm: never let a header meant for another one through
             request.headers.pop("Authorization", None)
             return request
         return HTTPBasicAuth(found.username, found.password)(request)

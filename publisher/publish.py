@@ -6,6 +6,7 @@ Report it returns, so ``--json`` is printed on failure too.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Optional, Sequence
@@ -29,10 +30,13 @@ from publisher.plan import Decision, PlannedFile, compare_digest, compare_downlo
 from publisher.report import Action, FileReport, Report, Reporter
 from publisher.settings import Settings
 from publisher.simple_index import ProjectListing, check_root_for, download_digest, fetch_project_listing
+from publisher.trusted_publishing import TokenMinter
 from publisher.urls import ensure_trailing_slash, redact
 
 
-def prepare_distributions(paths: Sequence[str], reporter: Reporter, report: Report) -> list[Distribution]:
+def prepare_distributions(
+    paths: Sequence[str], reporter: Reporter, report: Report, *, attestations: bool = False
+) -> list[Distribution]:
     """Collect, validate and hash; raise InputProblems listing every problem (SPEC steps 1-3)."""
     collection = collect_distributions(paths)
     for notice in collection.notices:
@@ -47,6 +51,9 @@ def prepare_distributions(paths: Sequence[str], reporter: Reporter, report: Repo
             distributions.append(dist)
     distributions, duplicate_problems = find_duplicate_filenames(distributions)
     problems.extend(duplicate_problems)
+    if attestations:
+        for dist in distributions:
+            problems.extend((str(dist.path), reason) for reason in attestation_problems(dist))
     report.files = [_file_report(dist) for dist in distributions]
     if problems:
         for what, reason in problems:
@@ -54,6 +61,22 @@ def prepare_distributions(paths: Sequence[str], reporter: Reporter, report: Repo
         hint = "nothing was sent to the index; fix the input (or rebuild the files) and run again"
         raise InputProblems(problems, hint=hint)
     return distributions
+
+
+def attestation_problems(dist: Distribution) -> list[str]:
+    """With --attestations every distribution needs its <file>.publish.attestation, as JSON (PEP 740)."""
+    if not dist.attestations:
+        return [f"no attestation: {dist.filename}.publish.attestation is missing (--attestations)"]
+    reasons = []
+    for path in dist.attestations:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            reasons.append(f"attestation {path.name} is not valid JSON ({exc})")
+            continue
+        if not isinstance(data, dict):
+            reasons.append(f"attestation {path.name} is not a JSON object")
+    return reasons
 
 
 def _file_report(dist: Distribution) -> FileReport:
@@ -76,13 +99,14 @@ class Publisher:
         self.settings = settings
         self.reporter = reporter
         self.report = report
-        auth = RealmAuth()
+        self.auth = auth = RealmAuth()
         auth.add(settings.publish_url, settings.upload_credentials, Purpose.UPLOAD)
         if settings.check_url:
             auth.add(settings.check_url, settings.check_credentials, Purpose.READ)
         self.session = make_session(retries=settings.retries, auth=auth, log_request=reporter.request)
         self.check_root: Optional[str] = None
         self.in_flight: Optional[Distribution] = None
+        self.minter: Optional[TokenMinter] = None
         self._reports = {item.filename: item for item in report.files}
 
     # -- check ---------------------------------------------------------------
@@ -149,6 +173,11 @@ class Publisher:
                     action = Action.CONFLICT if planned.decision is Decision.CONFLICT else Action.SKIPPED
                     self.mark(planned.dist, action, planned.reason)
             raise conflict_error(conflicts, before_upload=True)
+        to_upload = [planned for planned in plan if planned.decision is not Decision.SKIP]
+        if to_upload and not self.settings.dry_run and self.settings.use_trusted_publishing:
+            self.minter = TokenMinter(
+                self.session, self.settings.publish_url, self.settings.ci_identity, timeout=self.settings.timeout
+            )
         for planned in plan:
             if planned.decision is Decision.SKIP:
                 self.mark(planned.dist, Action.SKIPPED, planned.reason)
@@ -160,6 +189,8 @@ class Publisher:
     def upload(self, dist: Distribution) -> None:
         from publisher.upload import UploadStatus, upload_file
 
+        if self.minter is not None:  # a fresh token before the current one runs out
+            self.auth.replace(self.settings.publish_url, self.minter.credentials(), Purpose.UPLOAD)
         self.reporter.upload_started(dist.filename, dist.size)
         self.in_flight = dist
         started = time.monotonic()
@@ -172,6 +203,7 @@ class Publisher:
                 retries=self.settings.retries,
                 on_progress=lambda sent: self.reporter.upload_progress(dist.filename, sent),
                 landed_meanwhile=lambda: self.landed_meanwhile(dist),
+                with_attestations=self.settings.attestations,
             )
         except NetworkError as error:
             self.mark(dist, Action.FAILED, error.message, time.monotonic() - started)
@@ -261,7 +293,7 @@ def run(settings: Settings, reporter: Reporter) -> Report:
     )
     publisher: Optional[Publisher] = None
     try:
-        distributions = prepare_distributions(settings.paths, reporter, report)
+        distributions = prepare_distributions(settings.paths, reporter, report, attestations=settings.attestations)
         publisher = Publisher(settings, reporter, report)
         publisher.publish(distributions)
     except PubtoolError as error:

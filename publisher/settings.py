@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+import os
+from typing import Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
 from publisher.config import find_index
@@ -15,6 +16,7 @@ from publisher.credentials import (
     credentials_from_url,
 )
 from publisher.errors import InputError
+from publisher.trusted_publishing import CiIdentity, Mode, should_use
 from publisher.urls import (
     PYPI_UPLOAD_URL,
     credentials_in_url,
@@ -40,6 +42,18 @@ class Settings:
     retries: int = 3
     timeout: float = 30.0
     index: Optional[str] = None  # the --index name, for messages
+    trusted_publishing: Mode = Mode.AUTO
+    ci_identity: CiIdentity = field(default_factory=CiIdentity, repr=False)
+    attestations: bool = False
+
+    @property
+    def use_trusted_publishing(self) -> bool:
+        return should_use(
+            self.trusted_publishing,
+            have_credentials=self.upload_credentials is not None,
+            identity=self.ci_identity,
+            publish_url=self.publish_url,
+        )
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,8 @@ class Options:
     dry_run: bool = False
     retries: int = 3
     timeout: float = 30.0
+    trusted_publishing: str = "auto"
+    attestations: bool = False
 
 
 def _first(*values: Optional[str]) -> Optional[str]:
@@ -68,7 +84,11 @@ def _first(*values: Optional[str]) -> Optional[str]:
 
 
 def resolve_settings(
-    options: Options, *, use_netrc: bool = True, use_keyring: bool = True
+    options: Options,
+    *,
+    use_netrc: bool = True,
+    use_keyring: bool = True,
+    environ: Optional[Mapping[str, str]] = None,
 ) -> tuple[Settings, list[str]]:
     """Validate options, read a named index, pick credentials; return Settings and warnings.
 
@@ -89,6 +109,11 @@ def resolve_settings(
         raise InputError(f"--retries: {options.retries} is negative", hint="use 0 for no retries")
     if options.timeout <= 0:
         raise InputError(f"--timeout: {options.timeout} must be more than 0 seconds")
+    try:
+        trusted_publishing = Mode(options.trusted_publishing)
+    except ValueError:
+        msg = f"--trusted-publishing: {options.trusted_publishing!r} is not one of auto, always, never"
+        raise InputError(msg) from None
 
     # Username and password may come from different places (username in the config file,
     # password in PUBTOOL_PASSWORD): each is taken from the first place that has it.
@@ -134,5 +159,8 @@ def resolve_settings(
         retries=options.retries,
         timeout=options.timeout,
         index=index.name if index else None,
+        trusted_publishing=trusted_publishing,
+        ci_identity=CiIdentity.from_environment(os.environ if environ is None else environ, publish_url),
+        attestations=options.attestations,
     )
     return settings, warnings

@@ -7,6 +7,7 @@ requests-toolbelt's MultipartEncoder, so memory does not grow with file size.
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -97,6 +98,11 @@ def form_fields(dist: Distribution) -> list[tuple[str, str]]:
     return fields
 
 
+def attestations_field(dist: Distribution) -> str:
+    """PEP 740: the ``attestations`` form field is a JSON array of the attestation objects."""
+    return json.dumps([json.loads(path.read_text(encoding="utf-8")) for path in dist.attestations])
+
+
 # SPEC section 3 step 6, INDEX-SERVERS.md: how each index says "a file of that name exists".
 # (server, status, lower-case text in the reason or body)
 ALREADY_EXISTS_ANSWERS: tuple[tuple[str, int, str], ...] = (
@@ -169,6 +175,7 @@ def upload_file(
     on_progress: Callable[[int], None] = lambda sent: None,
     landed_meanwhile: Callable[[], bool] = lambda: False,
     deadline: float = RETRY_DEADLINE,
+    with_attestations: bool = False,
 ) -> UploadResult:
     """POST ``dist`` to ``url``; retry transient failures; follow same-realm 307/308.
 
@@ -189,7 +196,9 @@ def upload_file(
     while True:
         attempt += 1
         try:
-            response = _post(session, target, dist, timeout=timeout, on_progress=on_progress)
+            response = _post(
+                session, target, dist, timeout=timeout, on_progress=on_progress, with_attestations=with_attestations
+            )
         except (requests.ConnectionError, requests.Timeout) as exc:
             delay = retry_delay(attempt - 1, None)
             if not may_retry(delay):
@@ -234,9 +243,12 @@ def _post(
     *,
     timeout: float,
     on_progress: Callable[[int], None],
+    with_attestations: bool = False,
 ) -> requests.Response:
     with open(dist.path, "rb") as stream:
         fields: list = list(form_fields(dist))
+        if with_attestations:
+            fields.append(("attestations", attestations_field(dist)))
         fields.append(("content", (dist.filename, stream, "application/octet-stream")))
         encoder = MultipartEncoder(fields=fields)
         monitor = MultipartEncoderMonitor(encoder, lambda m: on_progress(min(m.bytes_read, dist.size)))
