@@ -154,7 +154,10 @@ def upload(
     from publisher.settings import Options, resolve_settings
     from publisher.ui import ConsoleReporter, make_console
 
-    reporter = ConsoleReporter(make_console(), verbose=verbose, quiet=quiet)
+    in_github_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    # Workflow commands go to stdout, or to stderr when --json owns stdout (SPEC section 8).
+    github = (sys.stderr if json_output else sys.stdout) if in_github_actions else None
+    reporter = ConsoleReporter(make_console(), verbose=verbose, quiet=quiet, github=github)
     # A flag beats an env var, also across -u/-p and -t: drop the env-var side of such a pair.
     if token and (username or password):
         if _from_command_line(ctx, "token") and not _from_command_line(ctx, "username", "password"):
@@ -190,6 +193,8 @@ def upload(
     _stop_on_sigterm()
     report = publish.run(settings, reporter)
     reporter.summary(report)
+    if in_github_actions and os.environ.get("GITHUB_STEP_SUMMARY"):
+        _append_step_summary(os.environ["GITHUB_STEP_SUMMARY"], report, reporter)
     if json_output:
         typer.echo(report.dumps())
     raise typer.Exit(report.exit_code)
@@ -213,6 +218,16 @@ def check(paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_defa
     for dist in distributions:
         reporter.console.print(f"[green]ok[/green]  {dist.filename}  ({dist.name} {dist.version})")
     raise typer.Exit(0)
+
+
+def _append_step_summary(path: str, report, reporter) -> None:
+    from publisher.github import step_summary
+
+    try:
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write(step_summary(report))
+    except OSError as exc:
+        reporter.warning(f"could not write the step summary to {path}: {exc.strerror or exc}")
 
 
 def _stop_on_sigterm() -> None:

@@ -38,6 +38,7 @@ def prepare_distributions(
     paths: Sequence[str], reporter: Reporter, report: Report, *, attestations: bool = False
 ) -> list[Distribution]:
     """Collect, validate and hash; raise InputProblems listing every problem (SPEC steps 1-3)."""
+    reporter.phase("Validate and hash")
     collection = collect_distributions(paths)
     for notice in collection.notices:
         reporter.notice(notice)
@@ -115,6 +116,7 @@ class Publisher:
         """One request per project; None when there is no check URL (or the lenient flag let it go)."""
         if not self.settings.check_url:
             return None
+        self.reporter.phase("Check the index")
         projects = list(dict.fromkeys(dist.project for dist in distributions))
         self.check_root = check_root_for(self.settings.check_url, set(projects))
         if self.check_root != ensure_trailing_slash(self.settings.check_url):
@@ -173,6 +175,7 @@ class Publisher:
                     action = Action.CONFLICT if planned.decision is Decision.CONFLICT else Action.SKIPPED
                     self.mark(planned.dist, action, planned.reason)
             raise conflict_error(conflicts, before_upload=True)
+        self.reporter.phase("Upload")
         to_upload = [planned for planned in plan if planned.decision is not Decision.SKIP]
         if to_upload and not self.settings.dry_run and self.settings.use_trusted_publishing:
             self.minter = TokenMinter(

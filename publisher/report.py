@@ -79,6 +79,8 @@ class Reporter(Protocol):
 
     def notice(self, message: str) -> None: ...
 
+    def phase(self, name: str) -> None: ...
+
     def warning(self, message: str) -> None: ...
 
     def request(self, method: str, url: str, status: int, seconds: float) -> None: ...
@@ -94,6 +96,9 @@ class SilentReporter:
     """A Reporter that says nothing (library use and tests)."""
 
     def notice(self, message: str) -> None:
+        pass
+
+    def phase(self, name: str) -> None:
         pass
 
     def warning(self, message: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -18,6 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from publisher.errors import PubtoolError
+from publisher.github import END_GROUP, annotation, group
 from publisher.report import Action, FileReport, Report
 
 _ACTION_STYLE = {
@@ -48,10 +49,19 @@ def make_console(stderr: bool = True) -> Console:
 class ConsoleReporter:
     """The Reporter for the terminal: a progress bar on a TTY, one line per file otherwise."""
 
-    def __init__(self, console: Console, *, verbose: bool = False, quiet: bool = False) -> None:
+    def __init__(
+        self,
+        console: Console,
+        *,
+        verbose: bool = False,
+        quiet: bool = False,
+        github: Optional[TextIO] = None,
+    ) -> None:
         self.console = console
         self.verbose = verbose
         self.quiet = quiet
+        self.github = github  # where GitHub Actions workflow commands go, when running there
+        self._group_open = False
         self._progress: Optional[Progress] = None
         self._tasks: dict[str, TaskID] = {}
 
@@ -64,6 +74,13 @@ class ConsoleReporter:
     def warning(self, message: str) -> None:
         if not self.quiet:
             self._print(f"[yellow]warning:[/yellow] {escape(message)}")
+        self._workflow(annotation("warning", message))
+
+    def phase(self, name: str) -> None:
+        self._end_group()
+        if self.github is not None:
+            self._workflow(group(name))
+            self._group_open = True
 
     def request(self, method: str, url: str, status: int, seconds: float) -> None:
         if self.verbose:
@@ -112,6 +129,7 @@ class ConsoleReporter:
     def summary(self, report: Report) -> None:
         """The table of files, the totals line, then the error and hint if any."""
         self.close()
+        self._end_group()
         shown = [item for item in report.files if item.size is not None]
         if shown and not self.quiet:
             table = Table(title=None, show_edge=False, pad_edge=False)
@@ -128,6 +146,20 @@ class ConsoleReporter:
             self.console.print(totals_line(report))
         if report.error is not None:
             self.error(report.error)
+            self.annotate(report)
+
+    def annotate(self, report: Report) -> None:
+        """GitHub annotations: one per failed file (pointing at it), then the error and its hint."""
+        if self.github is None or report.error is None:
+            return
+        said = set()
+        for item in report.files:
+            if item.action in (Action.FAILED, Action.CONFLICT) and item.reason:
+                self._workflow(annotation("error", item.reason, file=item.path))
+                said.add(item.reason)
+        hint = f"\nhint: {report.error.hint}" if report.error.hint else ""
+        message = report.error.message if report.error.message not in said else "pubtool upload failed"
+        self._workflow(annotation("error", f"{message}{hint}"))
 
     def error(self, error: PubtoolError) -> None:
         for what, reason in error.details:
@@ -135,6 +167,17 @@ class ConsoleReporter:
         self._print(f"[bold red]error:[/bold red] {escape(error.message)}")
         if error.hint:
             self._print(f"[cyan]hint:[/cyan] {escape(error.hint)}")
+
+    def _workflow(self, line: str) -> None:
+        if self.github is not None:
+            self.close()
+            self.github.write(line + "\n")
+            self.github.flush()
+
+    def _end_group(self) -> None:
+        if self._group_open:
+            self._workflow(END_GROUP)
+            self._group_open = False
 
     def _print(self, markup: str) -> None:
         target = self._progress.console if self._progress is not None else self.console
