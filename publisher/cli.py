@@ -202,22 +202,14 @@ def upload(
 
 @app.command()
 def check(paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_default=False, metavar="PATHS...")]) -> None:
-    """Validate distributions offline (filenames, metadata, duplicates); upload nothing."""
-    from publisher.errors import PubtoolError
-    from publisher.publish import prepare_distributions
-    from publisher.report import Report
+    """Validate distributions offline, as upload would and as PyPI would; upload nothing."""
+    from publisher.checks import check_distributions
     from publisher.ui import ConsoleReporter, make_console
 
     reporter = ConsoleReporter(make_console())
-    report = Report(publish_url="", check_url=None, dry_run=True)
-    try:
-        distributions = prepare_distributions(paths, reporter, report)
-    except PubtoolError as error:
-        reporter.error(error)
-        raise typer.Exit(int(error.exit_code)) from None
-    for dist in distributions:
-        reporter.console.print(f"[green]ok[/green]  {dist.filename}  ({dist.name} {dist.version})")
-    raise typer.Exit(0)
+    outcome = check_distributions(paths, reporter)
+    reporter.check_table(outcome)
+    raise typer.Exit(outcome.exit_code)
 
 
 def _append_step_summary(path: str, report, reporter) -> None:

@@ -148,6 +148,23 @@ class ConsoleReporter:
             self.error(report.error)
             self.annotate(report)
 
+    def check_table(self, outcome) -> None:
+        """``pubtool check``: one row per file (result, then each error and warning), then errors."""
+        styles = {"ok": "green", "warning": "yellow", "error": "bold red"}
+        table = Table(show_edge=False, pad_edge=False)
+        table.add_column("file")
+        table.add_column("result")
+        table.add_column("notes")
+        for row in outcome.rows:
+            notes = [f"error: {e}" for e in row.errors] + [f"warning: {w}" for w in row.warnings]
+            style = styles[row.result]
+            table.add_row(escape(row.filename), f"[{style}]{row.result}[/{style}]", escape("\n".join(notes)))
+        self.console.print(table)
+        if not outcome.rendering_checked:
+            self.notice("the long description's rendering was not checked: install pubtool[check] (readme-renderer)")
+        if outcome.error is not None:
+            self.error(outcome.error)
+
     def annotate(self, report: Report) -> None:
         """GitHub annotations: one per failed file (pointing at it), then the error and its hint."""
         if self.github is None or report.error is None:
