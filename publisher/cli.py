@@ -139,6 +139,16 @@ def upload(
         bool, typer.Option("-v", "--verbose", help="Log every HTTP request (method, redacted URL, status, time).")
     ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print errors only.")] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            envvar="PUBTOOL_JOBS",
+            min=1,
+            max=32,
+            help="Uploads in parallel (each sdist still after its own wheels); 1 = strictly one at a time.",
+        ),
+    ] = 1,
     retries: Annotated[
         int,
         typer.Option("--retries", envvar="PUBTOOL_RETRIES", min=0, max=20, help="Retries for transient failures."),
@@ -181,6 +191,7 @@ def upload(
         timeout=timeout,
         trusted_publishing=trusted_publishing,
         attestations=attestations,
+        jobs=jobs,
     )
     try:
         settings, warnings = resolve_settings(options)

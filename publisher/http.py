@@ -75,10 +75,11 @@ def make_session(
     retries: int,
     auth: Optional[requests.auth.AuthBase] = None,
     log_request: Optional[RequestLogger] = None,
+    pool_size: int = 8,
 ) -> requests.Session:
     """The one session a run uses: connection pooling, retries for reads, our auth, our UA."""
     session = requests.Session()
-    adapter = StreamingAdapter(max_retries=read_retry_policy(retries), pool_maxsize=8)
+    adapter = StreamingAdapter(max_retries=read_retry_policy(retries), pool_maxsize=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = USER_AGENT

@@ -100,3 +100,15 @@ def plan_uploads(
         plan_file(dist, None if listings is None else listings[dist.project])
         for dist in order_for_upload(distributions)
     ]
+
+
+def upload_dependencies(uploads: Sequence[Distribution]) -> dict[str, set[str]]:
+    """For parallel uploads: each sdist waits for the wheels of its own release (pure)."""
+    wheels: dict[tuple, set[str]] = {}
+    for dist in uploads:
+        if dist.kind is FileKind.WHEEL:
+            wheels.setdefault(dist.release, set()).add(dist.filename)
+    return {
+        dist.filename: set(wheels.get(dist.release, ())) if dist.kind is FileKind.SDIST else set()
+        for dist in uploads
+    }

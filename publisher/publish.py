@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from typing import Optional, Sequence
 
@@ -26,7 +27,15 @@ from publisher.errors import (
     NetworkError,
     PubtoolError,
 )
-from publisher.plan import Decision, PlannedFile, compare_digest, compare_downloaded, plan_file, plan_uploads
+from publisher.plan import (
+    Decision,
+    PlannedFile,
+    compare_digest,
+    compare_downloaded,
+    plan_file,
+    plan_uploads,
+    upload_dependencies,
+)
 from publisher.report import Action, FileReport, Report, Reporter
 from publisher.settings import Settings
 from publisher.simple_index import ProjectListing, check_root_for, download_digest, fetch_project_listing
@@ -104,9 +113,12 @@ class Publisher:
         auth.add(settings.publish_url, settings.upload_credentials, Purpose.UPLOAD)
         if settings.check_url:
             auth.add(settings.check_url, settings.check_credentials, Purpose.READ)
-        self.session = make_session(retries=settings.retries, auth=auth, log_request=reporter.request)
+        self.session = make_session(
+            retries=settings.retries, auth=auth, log_request=reporter.request, pool_size=max(8, settings.jobs)
+        )
         self.check_root: Optional[str] = None
-        self.in_flight: Optional[Distribution] = None
+        self.in_flight: set[str] = set()  # filenames whose upload started
+        self._lock = threading.Lock()
         self.minter: Optional[TokenMinter] = None
         self._reports = {item.filename: item for item in report.files}
 
@@ -121,10 +133,8 @@ class Publisher:
         self.check_root = check_root_for(self.settings.check_url, set(projects))
         if self.check_root != ensure_trailing_slash(self.settings.check_url):
             self.reporter.notice(f"the check URL names a project; using its parent {redact(self.check_root)}")
-        listings: dict[NormalizedName, ProjectListing] = {}
         try:
-            for project in projects:
-                listings[project] = self.fetch_listing(project)
+            listings = self.fetch_listings_concurrently(projects)
         except CheckUrlAuthError as error:
             if not self.settings.allow_check_auth_failure:
                 raise
@@ -132,6 +142,16 @@ class Publisher:
             self.check_root = None
             return None
         return listings
+
+    def fetch_listings_concurrently(self, projects: Sequence[NormalizedName]) -> dict[NormalizedName, ProjectListing]:
+        """One request per project, several at once; the first error in project order is raised."""
+        if len(projects) == 1:
+            return {projects[0]: self.fetch_listing(projects[0])}
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(projects)), thread_name_prefix="check") as pool:
+            futures = [pool.submit(self.fetch_listing, project) for project in projects]
+        return {project: future.result() for project, future in zip(projects, futures)}
 
     def fetch_listing(self, project: NormalizedName) -> ProjectListing:
         assert self.check_root is not None
@@ -181,21 +201,65 @@ class Publisher:
             self.minter = TokenMinter(
                 self.session, self.settings.publish_url, self.settings.ci_identity, timeout=self.settings.timeout
             )
+        uploads = []
         for planned in plan:
             if planned.decision is Decision.SKIP:
                 self.mark(planned.dist, Action.SKIPPED, planned.reason)
             elif self.settings.dry_run:
                 self.mark(planned.dist, Action.WOULD_UPLOAD, planned.reason)
             else:
-                self.upload(planned.dist)
+                uploads.append(planned.dist)
+        self.reporter.uploads_starting(len(uploads), sum(dist.size for dist in uploads))
+        if self.settings.jobs <= 1:
+            for dist in uploads:
+                self.upload(dist)
+        else:
+            self.upload_in_parallel(uploads)
+
+    def upload_in_parallel(self, uploads: Sequence[Distribution]) -> None:
+        """``--jobs N``: up to N uploads at once over one connection pool, each sdist after the
+        wheels of its release. A failure stops new uploads; those in flight finish (and are
+        reported), and so do they on Ctrl-C/SIGTERM."""
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        waits_for = upload_dependencies(uploads)
+        pending = list(uploads)
+        running: dict[Future, Distribution] = {}
+        succeeded: set[str] = set()
+        first_error: Optional[PubtoolError] = None
+        pool = ThreadPoolExecutor(max_workers=self.settings.jobs, thread_name_prefix="upload")
+        try:
+            while pending or running:
+                if first_error is None:
+                    for dist in list(pending):
+                        if len(running) >= self.settings.jobs:
+                            break
+                        if waits_for[dist.filename] <= succeeded:
+                            pending.remove(dist)
+                            running[pool.submit(self.upload, dist)] = dist
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    dist = running.pop(future)
+                    try:
+                        future.result()
+                        succeeded.add(dist.filename)
+                    except PubtoolError as error:
+                        first_error = first_error or error
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if first_error is not None:
+            raise first_error
 
     def upload(self, dist: Distribution) -> None:
         from publisher.upload import UploadStatus, upload_file
 
         if self.minter is not None:  # a fresh token before the current one runs out
-            self.auth.replace(self.settings.publish_url, self.minter.credentials(), Purpose.UPLOAD)
+            with self._lock:
+                self.auth.replace(self.settings.publish_url, self.minter.credentials(), Purpose.UPLOAD)
         self.reporter.upload_started(dist.filename, dist.size)
-        self.in_flight = dist
+        self.in_flight.add(dist.filename)
         started = time.monotonic()
         try:
             result = upload_file(
@@ -308,9 +372,8 @@ def run(settings: Settings, reporter: Reporter) -> Report:
 
 def interrupted(report: Report, publisher: Optional[Publisher]) -> Interrupted:
     """Ctrl-C or SIGTERM: say exactly which files are on the index and which may be."""
-    if publisher is not None and publisher.in_flight is not None:
-        item = publisher.report_for(publisher.in_flight)
-        if item.action is Action.NOT_ATTEMPTED:
+    for item in report.files:
+        if publisher is not None and item.filename in publisher.in_flight and item.action is Action.NOT_ATTEMPTED:
             item.action = Action.FAILED
             item.reason = "interrupted during its upload: it may or may not be on the index"
     done = sum(item.action in (Action.UPLOADED, Action.SKIPPED) for item in report.files)

@@ -85,6 +85,8 @@ class Reporter(Protocol):
 
     def request(self, method: str, url: str, status: int, seconds: float) -> None: ...
 
+    def uploads_starting(self, count: int, total_bytes: int) -> None: ...
+
     def upload_started(self, filename: str, size: int) -> None: ...
 
     def upload_progress(self, filename: str, sent: int) -> None: ...
@@ -105,6 +107,9 @@ class SilentReporter:
         pass
 
     def request(self, method: str, url: str, status: int, seconds: float) -> None:
+        pass
+
+    def uploads_starting(self, count: int, total_bytes: int) -> None:
         pass
 
     def upload_started(self, filename: str, size: int) -> None:

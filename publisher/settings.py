@@ -45,6 +45,7 @@ class Settings:
     trusted_publishing: Mode = Mode.AUTO
     ci_identity: CiIdentity = field(default_factory=CiIdentity, repr=False)
     attestations: bool = False
+    jobs: int = 1
 
     @property
     def use_trusted_publishing(self) -> bool:
@@ -76,6 +77,7 @@ class Options:
     timeout: float = 30.0
     trusted_publishing: str = "auto"
     attestations: bool = False
+    jobs: int = 1
 
 
 def _first(*values: Optional[str]) -> Optional[str]:
@@ -109,6 +111,8 @@ def resolve_settings(
         raise InputError(f"--retries: {options.retries} is negative", hint="use 0 for no retries")
     if options.timeout <= 0:
         raise InputError(f"--timeout: {options.timeout} must be more than 0 seconds")
+    if options.jobs < 1:
+        raise InputError(f"--jobs: {options.jobs} must be at least 1", hint="1 uploads strictly one at a time")
     try:
         trusted_publishing = Mode(options.trusted_publishing)
     except ValueError:
@@ -162,5 +166,6 @@ def resolve_settings(
         trusted_publishing=trusted_publishing,
         ci_identity=CiIdentity.from_environment(os.environ if environ is None else environ, publish_url),
         attestations=options.attestations,
+        jobs=options.jobs,
     )
     return settings, warnings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Optional, TextIO
 
 from rich.console import Console
@@ -62,6 +63,7 @@ class ConsoleReporter:
         self.quiet = quiet
         self.github = github  # where GitHub Actions workflow commands go, when running there
         self._group_open = False
+        self._lock = threading.RLock()
         self._progress: Optional[Progress] = None
         self._tasks: dict[str, TaskID] = {}
 
@@ -86,9 +88,32 @@ class ConsoleReporter:
         if self.verbose:
             self._print(f"[dim]{method} {escape(url)} -> {status} ({seconds:.3f} s)[/dim]")
 
+    def uploads_starting(self, count: int, total_bytes: int) -> None:
+        self._total_task: Optional[TaskID] = None
+        self._sent: dict[str, int] = {}
+        if count > 1 and self._show_progress():
+            self._total_task = self._progress_bars().add_task("[bold]total[/bold]", total=total_bytes)
+
     def upload_started(self, filename: str, size: int) -> None:
-        if self.quiet or not self.console.is_terminal:
+        if not self._show_progress():
             return
+        with self._lock:
+            self._tasks[filename] = self._progress_bars().add_task(escape(filename), total=size)
+
+    def upload_progress(self, filename: str, sent: int) -> None:
+        if self._progress is None or filename not in self._tasks:
+            return
+        with self._lock:
+            delta = sent - self._sent.get(filename, 0)
+            self._sent[filename] = sent
+            self._progress.update(self._tasks[filename], completed=sent)
+            if getattr(self, "_total_task", None) is not None:
+                self._progress.advance(self._total_task, delta)
+
+    def _show_progress(self) -> bool:
+        return not self.quiet and self.console.is_terminal
+
+    def _progress_bars(self) -> Progress:
         if self._progress is None:
             self._progress = Progress(
                 TextColumn("{task.description}"),
@@ -100,15 +125,12 @@ class ConsoleReporter:
                 transient=True,
             )
             self._progress.start()
-        self._tasks[filename] = self._progress.add_task(escape(filename), total=size)
-
-    def upload_progress(self, filename: str, sent: int) -> None:
-        if self._progress is not None and filename in self._tasks:
-            self._progress.update(self._tasks[filename], completed=sent)
+        return self._progress
 
     def upload_finished(self, item: FileReport) -> None:
         if self._progress is not None and item.filename in self._tasks:
-            self._progress.remove_task(self._tasks.pop(item.filename))
+            with self._lock:
+                self._progress.remove_task(self._tasks.pop(item.filename))
         if self.quiet:
             return
         style = _ACTION_STYLE[item.action]
@@ -195,6 +217,7 @@ class ConsoleReporter:
         if self._group_open:
             self._workflow(END_GROUP)
             self._group_open = False
+        self._lock = threading.RLock()
 
     def _print(self, markup: str) -> None:
         target = self._progress.console if self._progress is not None else self.console
