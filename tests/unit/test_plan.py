@@ -13,6 +13,7 @@ from publisher.distributions.collect import Candidate, FileKind
 from publisher.distributions.hashing import FileHashes
 from publisher.distributions.validate import Distribution, read_distribution
 from publisher.plan import (
+    upload_dependencies,
     Decision,
     compare_digest,
     compare_downloaded,
@@ -283,3 +284,23 @@ def test_plan_with_real_files(tmp_path):
         (sdist.filename, Decision.SKIP),
     ]
     assert wheel.hashes.sha256 in plan[0].reason
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        pytest.param(["a-1.0-py3-none-any.whl", "a-1.0.tar.gz"], {"a-1.0.tar.gz": {"a-1.0-py3-none-any.whl"}}, id="sdist-waits"),
+        pytest.param(
+            ["a-1.0-py3-none-any.whl", "a-1.0-cp311-cp311-linux_x86_64.whl", "a-1.0.tar.gz"],
+            {"a-1.0.tar.gz": {"a-1.0-py3-none-any.whl", "a-1.0-cp311-cp311-linux_x86_64.whl"}},
+            id="all-wheels-of-the-release",
+        ),
+        pytest.param(["a-1.0.tar.gz", "a-2.0-py3-none-any.whl"], {"a-1.0.tar.gz": set()}, id="other-release"),
+        pytest.param(["a-1.0.tar.gz", "b-1.0-py3-none-any.whl"], {"a-1.0.tar.gz": set()}, id="other-project"),
+        pytest.param(["a-1.0-py3-none-any.whl"], {}, id="wheels-wait-for-nothing"),
+    ],
+)
+def test_upload_dependencies(given, expected):
+    dependencies = upload_dependencies([dist(name) for name in given])
+    assert {name: deps for name, deps in dependencies.items() if name.endswith(".tar.gz")} == expected
+    assert all(not deps for name, deps in dependencies.items() if name.endswith(".whl"))
