@@ -84,9 +84,12 @@ def parse_pubtool_toml(text: str, source: str) -> dict[str, IndexConfig]:
 
 
 def parse_pyproject(text: str, source: str) -> dict[str, IndexConfig]:
-    section = _load_toml(text, source).get("tool", {}).get("pubtool")
+    tool = _load_toml(text, source).get("tool", {})
+    section = tool.get("pubtool") if isinstance(tool, dict) else None
     if section is None:
         return {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{source}: [tool.pubtool] must be a table, not {type(section).__name__}")
     unknown = sorted(set(section) - {"index"})
     if unknown:
         msg = f"{source}: unknown key {unknown[0]!r} in [tool.pubtool]"
@@ -103,8 +106,11 @@ def parse_pypirc(text: str, source: str) -> dict[str, IndexConfig]:
         first_line = str(exc).splitlines()[0]
         raise ConfigError(f"{source}: invalid .pypirc: {first_line}") from exc
     indexes: dict[str, IndexConfig] = {}
+    listed = parser.get("distutils", "index-servers", fallback=None)
+    servers = set(listed.split()) if listed is not None else None
     for name in parser.sections():
-        if name == "distutils":
+        # twine ignores [server-login] and sections that index-servers does not list
+        if name in ("distutils", "server-login") or (servers is not None and name not in servers):
             continue
         section = parser[name]
         known = KNOWN_INDEXES.get(name)

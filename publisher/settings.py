@@ -15,7 +15,7 @@ from publisher.credentials import (
     credentials_from_options,
     credentials_from_url,
 )
-from publisher.errors import InputError
+from publisher.errors import ConfigError, InputError
 from publisher.trusted_publishing import CiIdentity, Mode, should_use
 from publisher.urls import (
     PYPI_UPLOAD_URL,
@@ -101,6 +101,9 @@ def resolve_settings(
     if not options.paths:
         raise InputError("no files given", hint="pass the distributions to upload, e.g. pubtool upload 'dist/*'")
     index = find_index(options.index) if options.index else None
+    if index is not None and index.publish_url is None and options.publish_url is None:
+        msg = f"--index {index.name!r} ({index.source}) has no 'publish-url'"
+        raise ConfigError(msg, hint="add publish-url to the index, or pass --publish-url")
     publish_url = _first(options.publish_url, index.publish_url if index else None, DEFAULT_PUBLISH_URL)
     check_url = _first(options.check_url, index.check_url if index else None)
     from_index = f"index {index.name!r} ({index.source})" if index else ""
@@ -130,10 +133,15 @@ def resolve_settings(
             password=options.password or url_password or (index.password if index else None),
             source="options",
         )
-    if upload is not None and not upload.password and use_keyring:
-        upload = credentials_from_keyring(publish_url, upload.username) or upload
+    service = strip_credentials(publish_url)  # the keyring service is the URL as users store it
+    if upload is not None and not upload.password:
+        found = (credentials_from_keyring(service, upload.username) if use_keyring else None) or (
+            credentials_from_netrc(publish_url) if use_netrc else None
+        )
+        if found is not None and found.username == upload.username:  # netrc: only for the same login
+            upload = found
     if upload is None:
-        upload = (credentials_from_keyring(publish_url, None) if use_keyring else None) or (
+        upload = (credentials_from_keyring(service, None) if use_keyring else None) or (
             credentials_from_netrc(publish_url) if use_netrc else None
         )
     check = None

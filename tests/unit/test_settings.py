@@ -276,3 +276,24 @@ def test_settings_and_options_repr_hide_secrets():
     assert SECRET not in repr(options)
     assert SECRET not in repr(settings)
     assert SECRET not in repr(Options(PATHS, token="t-" + SECRET))
+
+
+def test_an_index_without_publish_url_needs_one_on_the_command_line(tmp_path, monkeypatch):
+    """Never fall back to PyPI (with the index's credentials) for an index that only names its check URL."""
+    from publisher.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pubtool.toml").write_text(
+        '[[index]]\nname = "internal"\nurl = "https://pkgs.example.com/simple/"\nusername = "ci-bot"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        resolve_settings(Options(PATHS, index="internal", password="x"), use_netrc=False, use_keyring=False)
+    assert "publish-url" in str(caught.value) and "internal" in str(caught.value)
+
+    settings, _ = resolve_settings(
+        Options(PATHS, index="internal", publish_url="https://pkgs.example.com/legacy/", password="x"),
+        use_netrc=False,
+        use_keyring=False,
+    )
+    assert settings.publish_url == "https://pkgs.example.com/legacy/"
+    assert settings.check_url == "https://pkgs.example.com/simple/"
