@@ -287,11 +287,15 @@ class Publisher:
             return
         self.reconcile(dist, result.http_status, result.message, seconds)
 
-    def landed_meanwhile(self, dist: Distribution) -> bool:
-        """Before re-sending after a failure: is the file on the index now? (Only with a check URL.)"""
+    def landed_meanwhile(self, dist: Distribution) -> Optional[bool]:
+        """After a failed attempt: is the file on the index now? None: cannot tell (no check URL)."""
         if self.check_root is None:
-            return False
-        planned = self.verify(plan_file(dist, self.fetch_listing(dist.project)))
+            return None
+        try:
+            planned = self.verify(plan_file(dist, self.fetch_listing(dist.project)))
+        except NetworkError as error:
+            msg = f"{error.message}; whether {dist.filename} landed is unknown: it may or may not be on the index"
+            raise NetworkError(msg, hint="run the same command again once the index answers: files already on it are skipped") from error
         if planned.decision is Decision.CONFLICT:
             self.mark(dist, Action.CONFLICT, planned.reason)
             raise conflict_error([planned], before_upload=False)

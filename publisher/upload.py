@@ -173,7 +173,7 @@ def upload_file(
     timeout: float,
     retries: int,
     on_progress: Callable[[int], None] = lambda sent: None,
-    landed_meanwhile: Callable[[], bool] = lambda: False,
+    landed_meanwhile: Callable[[], Optional[bool]] = lambda: None,
     deadline: float = RETRY_DEADLINE,
     with_attestations: bool = False,
 ) -> UploadResult:
@@ -182,7 +182,8 @@ def upload_file(
     A POST that failed may still have landed (the connection dropped after the index
     stored the file, a proxy answered 502 after the index answered 200): before each
     re-send ``landed_meanwhile()`` looks the file up, and a file found there is not sent
-    again. Retries stop after ``retries`` or when ``deadline`` seconds have passed.
+    again; nor after the last attempt. ``landed_meanwhile()`` returns None when it cannot
+    tell (no check URL). Retries stop after ``retries`` or when ``deadline`` seconds have passed.
     Raises NetworkError (or a subclass) when the upload fails for good.
     """
     started = time.monotonic()
@@ -202,8 +203,12 @@ def upload_file(
         except (requests.ConnectionError, requests.Timeout) as exc:
             delay = retry_delay(attempt - 1, None)
             if not may_retry(delay):
+                landed = landed_meanwhile()
+                if landed:
+                    return UploadResult(UploadStatus.LANDED_EARLIER, 0, "", time.monotonic() - started, attempt)
                 tries = f" after {attempt} attempts" if attempt > 1 else ""
-                msg = f"could not upload {dist.filename} to {redact(target)}{tries}: {connection_problem(exc)}"
+                maybe = "; it may or may not be on the index" if landed is None else ""
+                msg = f"could not upload {dist.filename} to {redact(target)}{tries}: {connection_problem(exc)}{maybe}"
                 raise NetworkError(msg, hint="check the network and the URL, or raise --retries/--timeout") from exc
             sleep(delay)
             if landed_meanwhile():
@@ -226,6 +231,12 @@ def upload_file(
                 if status != 429 and landed_meanwhile():
                     return UploadResult(UploadStatus.LANDED_EARLIER, status, "", time.monotonic() - started, attempt)
                 continue
+        landed_unknown = False
+        if status in TRANSIENT_STATUSES and status != 429:  # out of retries: the last attempt may have landed too
+            landed = landed_meanwhile()
+            if landed:
+                return UploadResult(UploadStatus.LANDED_EARLIER, status, "", time.monotonic() - started, attempt)
+            landed_unknown = landed is None
         message = server_message(response)
         seconds = time.monotonic() - started
         if 200 <= status < 300:
@@ -233,7 +244,7 @@ def upload_file(
             return UploadResult(landed, status, message, seconds, attempt)
         if is_already_exists(status, message):
             return UploadResult(UploadStatus.ALREADY_EXISTS, status, message, seconds, attempt)
-        raise upload_error(dist.filename, target, status, message, attempts=attempt)
+        raise upload_error(dist.filename, target, status, message, attempts=attempt, may_have_landed=landed_unknown)
 
 
 def _post(
@@ -274,11 +285,14 @@ def redirect_error(filename: str, url: str, response: requests.Response) -> Redi
     return RedirectError(msg, hint=hint)
 
 
-def upload_error(filename: str, url: str, status: int, message: str, *, attempts: int = 1) -> NetworkError:
+def upload_error(
+    filename: str, url: str, status: int, message: str, *, attempts: int = 1, may_have_landed: bool = False
+) -> NetworkError:
     """The error for a refused upload, with a hint for the common answers (pure)."""
     said = f": {message}" if message else ""
     tries = f" after {attempts} attempts" if attempts > 1 else ""
-    msg = f"upload of {filename} to {redact(url)} failed{tries} with HTTP {status}{said}"
+    maybe = "; it may or may not be on the index" if may_have_landed else ""
+    msg = f"upload of {filename} to {redact(url)} failed{tries} with HTTP {status}{said}{maybe}"
     lowered = message.lower()
     if status == 403 and ("not allowed" in lowered or "isn't allowed" in lowered):
         hint = "these credentials may not upload to this project: check the token's scope or the project's owners"
