@@ -102,6 +102,10 @@ class TokenMinter:
         return self._credentials
 
     def mint(self) -> tuple[str, float]:
+        if not self.identity.available:
+            msg = "trusted publishing: no ID token: ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN (or PYPI_ID_TOKEN) are not set"
+            hint = "give the publish job `permissions: id-token: write` (or pass credentials instead)"
+            raise NetworkError(msg, hint=hint)
         id_token = self.identity.gitlab_id_token or self._github_id_token(self._audience())
         return self._exchange(id_token)
 
@@ -109,7 +113,7 @@ class TokenMinter:
 
     def _audience(self) -> str:
         url = f"{self.root}/_/oidc/audience"
-        data = self._json("GET", url, step="asking the index for the OIDC audience")
+        data = self._json("GET", url, step="asking the index for the OIDC audience", auth=NO_AUTH)
         audience = data.get("audience")
         if not isinstance(audience, str) or not audience:
             raise _step_error("asking the index for the OIDC audience", url, "no 'audience' in the answer")
@@ -131,7 +135,7 @@ class TokenMinter:
     def _exchange(self, id_token: str) -> tuple[str, float]:
         url = f"{self.root}/_/oidc/mint-token"
         step = "exchanging the ID token for an upload token"
-        data = self._json("POST", url, step=step, json={"token": id_token})
+        data = self._json("POST", url, step=step, json={"token": id_token}, auth=NO_AUTH)
         token = data.get("token")
         if not data.get("success", True) or not isinstance(token, str) or not token:
             raise _step_error(step, url, _index_reasons(data))
@@ -173,6 +177,11 @@ class BearerAuth:
 
     def __repr__(self) -> str:
         return "BearerAuth(***)"
+
+
+def NO_AUTH(request):  # noqa: N802 - the OIDC endpoints get no credentials (not an old minted token either)
+    request.headers.pop("Authorization", None)
+    return request
 
 
 def _index_reasons(data: dict) -> str:

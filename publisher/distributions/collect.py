@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 from dataclasses import dataclass, field
@@ -126,6 +127,7 @@ def collect_distributions(arguments: Sequence[str]) -> Collection:
     """Expand ``arguments`` and group what was found (SPEC section 3, step 1)."""
     found, problems = expand_paths(arguments)
     collection = group_candidates(found)
+    collection.candidates = [_with_attestation_next_to_it(candidate) for candidate in collection.candidates]
     collection.problems[:0] = problems
     named = {what for what, _ in collection.problems}
     distribution_kinds = (FileKind.WHEEL, FileKind.SDIST)
@@ -141,3 +143,11 @@ def collect_distributions(arguments: Sequence[str]) -> Collection:
             reason = "no distributions found here (expected .whl, .tar.gz or .zip files)"
             collection.problems.append((argument, reason))
     return collection
+
+
+def _with_attestation_next_to_it(candidate: Candidate) -> Candidate:
+    """A distribution named alone (``dist/x.whl``) still gets the ``x.whl.publish.attestation`` beside it."""
+    if candidate.attestations:
+        return candidate
+    path = candidate.path.with_name(candidate.path.name + ATTESTATION_SUFFIX)
+    return dataclasses.replace(candidate, attestations=(path,)) if path.is_file() else candidate
