@@ -53,8 +53,7 @@ def prepare_distributions(
         reporter.notice(notice)
     problems = list(collection.problems)
     distributions: list[Distribution] = []
-    for candidate in collection.candidates:
-        dist, reasons = read_distribution(candidate)
+    for candidate, (dist, reasons) in zip(collection.candidates, read_all(collection.candidates)):
         if dist is None:
             problems.extend((str(candidate.path), reason) for reason in reasons)
         else:
@@ -71,6 +70,17 @@ def prepare_distributions(
         hint = "nothing was sent to the index; fix the input (or rebuild the files) and run again"
         raise InputProblems(problems, hint=hint)
     return distributions
+
+
+def read_all(candidates: Sequence) -> list:
+    """Validate and hash several files at once: hashlib and zlib release the GIL, so threads
+    keep the disk busy. Results come back in the given order."""
+    if len(candidates) < 2:
+        return [read_distribution(candidate) for candidate in candidates]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(4, len(candidates)), thread_name_prefix="hash") as pool:
+        return list(pool.map(read_distribution, candidates))
 
 
 def attestation_problems(dist: Distribution) -> list[str]:

@@ -7,6 +7,7 @@ Every problem in every file is gathered, then reported once, as packaging's
 from __future__ import annotations
 
 import tarfile
+import threading
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -30,6 +31,10 @@ from publisher.distributions.hashing import FileHashes, hash_file
 KNOWN_METADATA_VERSIONS = frozenset({"1.0", "1.1", "1.2", "2.0", "2.1", "2.2", "2.3", "2.4"})
 
 MetadataValue = Union[str, tuple[str, ...]]
+
+# warnings.catch_warnings swaps process-wide state: files are read in parallel threads
+# (hashing is the slow part), so the metadata reading itself takes turns.
+_WARNINGS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ def _read_metadata(path: Path, kind: FileKind) -> Mapping[str, MetadataValue]:
     reader = pkginfo.Wheel if kind is FileKind.WHEEL else pkginfo.SDist
     # pkginfo warns (unknown Metadata-Version, missing fields) while reading and while
     # listing fields; we report those ourselves, so no Python warning reaches the user.
-    with warnings.catch_warnings(record=True) as caught:
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             info = reader(str(path))
