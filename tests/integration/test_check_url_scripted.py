@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 import pytest
 
 from tests.conftest import CANARY
+from tests.integration.helpers import Outcome, posted, run
 from tests.distfactory import make_sdist, make_wheel
 from tests.servers.scripted import Recorded, Reply, ScriptedServer, simple_html
 
@@ -45,40 +45,6 @@ LOGIN_FORM = (
 # ---------------------------------------------------------------- helpers
 
 
-@dataclass
-class Outcome:
-    """What a user and a CI script see of one run."""
-
-    exit_code: int
-    stderr: str
-    report: dict
-
-    def lines(self, prefix: str) -> list[str]:
-        return [line[len(prefix) :].strip() for line in self.stderr.splitlines() if line.startswith(prefix)]
-
-    @property
-    def errors(self) -> list[str]:
-        return self.lines("error:")
-
-    @property
-    def message(self) -> str:
-        """The error message: the last ``error:`` line (per-file details come before it)."""
-        assert self.errors, self.stderr
-        return self.errors[-1]
-
-    @property
-    def hints(self) -> list[str]:
-        return self.lines("hint:")
-
-    @property
-    def warnings(self) -> list[str]:
-        return self.lines("warning:")
-
-    @property
-    def actions(self) -> dict[str, str]:
-        return {item["filename"]: item["action"] for item in self.report["files"]}
-
-
 def publish(
     cli,
     server: ScriptedServer,
@@ -103,22 +69,9 @@ def publish(
         args += ["-u", UPLOADER, "-p", CANARY]
     if read:
         args += ["--check-username", READER, "--check-password", CANARY]
-    result = cli(*args, *extra, *paths)
-    assert CANARY not in result.stdout, result.stdout
-    assert CANARY not in result.stderr, result.stderr
-    assert "Traceback" not in result.stderr, result.stderr
-    report = json.loads(result.stdout)  # the report is printed on failure too (SPEC section 7)
-    assert report["exit_code"] == result.exit_code
-    return Outcome(result.exit_code, result.stderr, report)
-
-
-def posted(server: ScriptedServer) -> list[str]:
-    """The filename of the ``content`` part of every POST the server received, in order."""
-    names = []
-    for request in server.matching("POST"):
-        match = re.search(rb'name="content"; filename="([^"]+)"', request.body)
-        names.append(match.group(1).decode() if match else "<no content part>")
-    return names
+    # run(): no secret, traceback or warning in the output; the JSON report (printed on
+    # failure too, SPEC section 7) agrees with the exit code
+    return run(cli, *args, *extra, *paths)
 
 
 def digest(data: bytes, algorithm: str = "sha256") -> str:
