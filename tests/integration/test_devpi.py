@@ -39,6 +39,8 @@ import pytest
 from packaging.utils import canonicalize_name
 
 from tests.conftest import CANARY
+from tests.integration.helpers import Outcome as RunOutcome
+from tests.integration.helpers import run
 from tests.distfactory import make_sdist, make_wheel
 from tests.servers.devpi import DevpiServer
 from tests.servers.scripted import Recorded, Reply
@@ -61,41 +63,8 @@ def devpi():
 
 
 @dataclass
-class Outcome:
-    """What a user and a CI script see of one run."""
-
-    exit_code: int
-    stderr: str
-    report: dict
-
-    def lines(self, prefix: str) -> list[str]:
-        return [line[len(prefix) :].strip() for line in self.stderr.splitlines() if line.startswith(prefix)]
-
-    @property
-    def errors(self) -> list[str]:
-        return self.lines("error:")
-
-    @property
-    def message(self) -> str:
-        """The error message: the last ``error:`` line (per-file details come before it)."""
-        assert self.errors, self.stderr
-        return self.errors[-1]
-
-    @property
-    def hints(self) -> list[str]:
-        return self.lines("hint:")
-
-    @property
-    def warnings(self) -> list[str]:
-        return self.lines("warning:")
-
-    @property
-    def notes(self) -> list[str]:
-        return self.lines("note:")
-
-    @property
-    def actions(self) -> dict[str, str]:
-        return {item["filename"]: item["action"] for item in self.report["files"]}
+class Outcome(RunOutcome):
+    """The shared Outcome, plus what the ``--verbose`` and per-file lines say."""
 
     @property
     def requests(self) -> list[tuple[str, str, int]]:
@@ -148,12 +117,9 @@ def publish(
         args += ["--check-url", check_url]
     if credentials:
         args += ["-u", devpi.username, "-p", password or devpi.token]
-    result = cli(*args, *extra, *paths, env=env)
-    assert_no_secrets(devpi, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr, result.stderr
-    report = json.loads(result.stdout)  # printed on failure too (SPEC section 7)
-    assert report["exit_code"] == result.exit_code, result.stderr
-    return Outcome(result.exit_code, result.stderr, report)
+    # run(): no secret, traceback or warning in the output; the JSON report agrees with the exit code
+    outcome = run(cli, *args, *extra, *paths, env=env, secrets=tuple(secrets_of(devpi)))
+    return Outcome(**vars(outcome))
 
 
 def sha256(data: bytes) -> str:
