@@ -342,8 +342,8 @@ SERVER_REASONS = [
     pytest.param(
         403,
         "<html><head><title>403 The user 'x' isn't allowed to upload to project 'y'. See "
-        "https://pypi.org/help/#project-name for more information.</title></head><body><h1>403 The user 'x' "
-        "isn't allowed to upload to project 'y'. See https://pypi.org/help/#project-name for more information."
+        "https://index.example.org/help/#project-name for more information.</title></head><body><h1>403 The user 'x' "
+        "isn't allowed to upload to project 'y'. See https://index.example.org/help/#project-name for more information."
         "</h1></body></html>",
         ("scope", "owners"),
         id="403-pypi-not-allowed-for-project",
