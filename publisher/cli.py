@@ -46,7 +46,7 @@ def _interactive() -> bool:
 @app.command()
 def upload(
     ctx: typer.Context,
-    paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_default=False, metavar="PATHS...")],
+    paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_default=False, metavar="PATHS")],
     publish_url: Annotated[
         Optional[str],
         typer.Option(
@@ -212,7 +212,7 @@ def upload(
 
 
 @app.command()
-def check(paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_default=False, metavar="PATHS...")]) -> None:
+def check(paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_default=False, metavar="PATHS")]) -> None:
     """Validate distributions offline, as upload would and as PyPI would; upload nothing."""
     from publisher.checks import check_distributions
     from publisher.ui import ConsoleReporter, make_console
