@@ -524,7 +524,9 @@ def version_command(client: Client) -> list[str]:
 def client_env() -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("PUBTOOL_", "TWINE_", "UV_", "GITHUB_", "ACTIONS_"))
-           and key.lower() not in ("http_proxy", "https_proxy", "all_proxy", "netrc")}
+           and key.lower() not in ("http_proxy", "https_proxy", "all_proxy", "netrc")
+           # with this set, a Python client whose .pyc files are stale recompiles them on every run
+           and key != "PYTHONDONTWRITEBYTECODE"}
     env.update({
         "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
         "NO_COLOR": "1", "TERM": "dumb", "CI": "1",
@@ -682,7 +684,10 @@ class Bench:
         return process_cpu(process.pid) if process is not None else None
 
     def warm_up(self, clients: tuple[Client, ...]) -> None:
-        """One unmeasured ``--version`` per tool, so no measured run pays for a cold page cache."""
+        """One unmeasured ``--version`` per tool, so no measured run pays for a cold page cache,
+        and pubtool's own .pyc files written (it is installed editable from the work tree)."""
+        subprocess.run([str(BIN / "python"), "-m", "compileall", "-q", str(ROOT / "publisher")],
+                       env=self.env, check=False, timeout=120)
         for client in clients:
             run_measured(version_command(client), env=self.env, log_path=self.logs / f"warm-up-{client.tool}.log",
                          timeout=self.args.timeout)

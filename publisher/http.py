@@ -6,6 +6,7 @@ import random
 import re
 import time
 from typing import Callable, Optional
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -70,6 +71,26 @@ class StreamingAdapter(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
+class PublishSession(requests.Session):
+    """A Session that reads the proxy and CA-bundle variables once per origin instead of once
+    per request: requests scans the whole environment for each one (about 1 ms)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple, dict] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        if proxies or not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname, parts.port, stream, verify, cert)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
+
+
 def make_session(
     *,
     retries: int,
@@ -78,7 +99,7 @@ def make_session(
     pool_size: int = 8,
 ) -> requests.Session:
     """The one session a run uses: connection pooling, retries for reads, our auth, our UA."""
-    session = requests.Session()
+    session = PublishSession()
     adapter = StreamingAdapter(max_retries=read_retry_policy(retries), pool_maxsize=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import threading
-from typing import Optional, TextIO
+from typing import TYPE_CHECKING, Optional, TextIO
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
 from publisher.errors import PubtoolError
 from publisher.github import END_GROUP, annotation, group
 from publisher.report import Action, FileReport, Report
+
+if TYPE_CHECKING:  # rich.progress is imported only when a bar is shown (a terminal)
+    from rich.progress import Progress, TaskID
 
 _ACTION_STYLE = {
     Action.UPLOADED: "green",
@@ -115,6 +109,15 @@ class ConsoleReporter:
 
     def _progress_bars(self) -> Progress:
         if self._progress is None:
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
+
             self._progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
