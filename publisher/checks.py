@@ -39,6 +39,8 @@ def check_distributions(paths: Sequence[str], reporter: Reporter) -> CheckOutcom
     try:
         distributions = prepare_distributions(paths, reporter, report)
     except PubtoolError as error:
+        if isinstance(error, InputProblems):  # upload's hint talks about the index; check sends nothing
+            error.hint = "fix the input (or rebuild the files) and check again"
         rows = [CheckRow(item.filename, [item.reason] if item.reason else []) for item in report.files]
         for row in rows:
             if not row.errors:

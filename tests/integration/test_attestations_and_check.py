@@ -353,6 +353,8 @@ def test_check_an_unreadable_file_is_an_error_and_the_rest_not_checked(cli, dist
     assert outcome.exit_code == 2
     assert any(broken.name in line for line in outcome.errors)
     assert "error" in table_row(outcome, broken.name).split()
+    assert "index" not in outcome.hint  # check never talks to an index
+    assert "check again" in outcome.hint
 
 
 def test_check_sends_nothing(cli, dist_dir, scripted, monkeypatch):
