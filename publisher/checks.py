@@ -16,6 +16,7 @@ class CheckRow:
     filename: str
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    path: Optional[str] = None  # as the user gave it (GitHub annotations point at it)
 
     @property
     def result(self) -> str:
@@ -41,7 +42,7 @@ def check_distributions(paths: Sequence[str], reporter: Reporter) -> CheckOutcom
     except PubtoolError as error:
         if isinstance(error, InputProblems):  # upload's hint talks about the index; check sends nothing
             error.hint = "fix the input (or rebuild the files) and check again"
-        rows = [CheckRow(item.filename, [item.reason] if item.reason else []) for item in report.files]
+        rows = [CheckRow(item.filename, [item.reason] if item.reason else [], path=item.path) for item in report.files]
         for row in rows:
             if not row.errors:
                 row.warnings.append("not checked against PyPI's rules: fix the other files first")
@@ -52,7 +53,7 @@ def check_distributions(paths: Sequence[str], reporter: Reporter) -> CheckOutcom
         problem = render_problem(dist.metadata)
         if problem:
             findings.errors.append(problem)
-        rows.append(CheckRow(dist.filename, findings.errors, findings.warnings))
+        rows.append(CheckRow(dist.filename, findings.errors, findings.warnings, path=str(dist.path)))
     refused = [(row.filename, reason) for row in rows for reason in row.errors]
     error = None
     if refused:

@@ -217,7 +217,8 @@ def check(paths: Annotated[List[str], typer.Argument(help=_PATHS_HELP, show_defa
     from publisher.checks import check_distributions
     from publisher.ui import ConsoleReporter, make_console
 
-    reporter = ConsoleReporter(make_console())
+    github = sys.stdout if os.environ.get("GITHUB_ACTIONS") == "true" else None
+    reporter = ConsoleReporter(make_console(), github=github)
     outcome = check_distributions(paths, reporter)
     reporter.check_table(outcome)
     raise typer.Exit(outcome.exit_code)

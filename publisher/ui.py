@@ -175,6 +175,7 @@ class ConsoleReporter:
 
     def check_table(self, outcome) -> None:
         """``pubtool check``: one row per file (result, then each error and warning), then errors."""
+        self._end_group()
         styles = {"ok": "green", "warning": "yellow", "error": "bold red"}
         table = Table(show_edge=False, pad_edge=False)
         table.add_column("file")
@@ -189,6 +190,10 @@ class ConsoleReporter:
             self.notice("the long description's rendering was not checked: install pubtool[check] (readme-renderer)")
         if outcome.error is not None:
             self.error(outcome.error)
+        for row in outcome.rows:  # in GitHub Actions: one annotation per finding, on its file
+            for level, messages in (("error", row.errors), ("warning", row.warnings)):
+                for message in messages:
+                    self._workflow(annotation(level, f"{row.filename}: {message}", file=row.path))
 
     def annotate(self, report: Report) -> None:
         """GitHub annotations: one per failed file (pointing at it), then the error and its hint."""

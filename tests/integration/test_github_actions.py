@@ -15,7 +15,7 @@ import pytest
 from publisher.github import END_GROUP, annotation, group, step_summary
 from publisher.report import Action, FileReport, Report
 from tests.conftest import CANARY
-from tests.distfactory import make_sdist, make_wheel
+from tests.distfactory import make_sdist, make_wheel, metadata_text
 from tests.integration.helpers import UPLOADER, Outcome, run, sha256
 from tests.servers.scripted import Reply, ScriptedServer, simple_html
 
@@ -245,6 +245,39 @@ def test_bad_input_is_an_error_annotation_per_bad_file(cli, index, release, dist
     assert not any(f"file={wheel}," in c for c in errors)
     assert errors[-1].startswith("::error title=pubtool::")
     assert "exit code 2" in summary_file.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- pubtool check
+
+
+def test_check_annotates_each_refusal_and_warning_on_its_file(cli, dist_dir, summary_file):
+    good = make_wheel(dist_dir, name="good-pkg", metadata=metadata_text("good-pkg", "1.0", omit=("Summary",)))
+    bad = make_wheel(dist_dir, version="2.0+dev", metadata=metadata_text("demo-pkg", "2.0+dev"))
+
+    outcome = run(cli, "check", good, bad)
+
+    assert outcome.exit_code == 2
+    lines = workflow_lines(outcome.stdout)
+    assert_groups_balanced(lines)
+    errors = [line for line in lines if line.startswith("::error")]
+    warnings = [line for line in lines if line.startswith("::warning")]
+    assert any(line.startswith(f"::error file={bad},title=pubtool::{bad.name}: ") and "local version" in line
+               for line in errors), lines
+    assert not any(f"file={good}," in line for line in errors), lines
+    assert any(line.startswith(f"::warning file={good},title=pubtool::") and "no Summary" in line
+               for line in warnings), lines
+    assert summary_file.read_text(encoding="utf-8") == PREFILLED  # check writes no step summary
+
+
+def test_check_of_a_good_file_sends_no_workflow_commands_but_groups(cli, dist_dir, summary_file):
+    wheel = make_wheel(dist_dir, metadata=metadata_text("demo-pkg", "1.0", extra="Description-Content-Type: text/markdown\n"))
+
+    outcome = run(cli, "check", wheel)
+
+    assert outcome.exit_code == 0, outcome.stderr
+    lines = workflow_lines(outcome.stdout)
+    assert assert_groups_balanced(lines) == ["Validate and hash"]
+    assert [line for line in lines if not line.startswith("::group::") and line != END_GROUP] == []
 
 
 # ---------------------------------------------------------------- outside GitHub Actions
