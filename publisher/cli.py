@@ -1,7 +1,5 @@
 """The command line: parse options, call the run, render, exit. No decisions here."""
 
-from __future__ import annotations
-
 import os
 import sys
 from typing import Annotated, List, Optional

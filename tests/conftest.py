@@ -47,7 +47,10 @@ class CliResult:
 
 def run_cli(*args: str, env: dict | None = None) -> CliResult:
     """Run ``pubtool ARGS`` in-process; stdout and stderr kept apart."""
-    runner = CliRunner()
+    try:
+        runner = CliRunner(mix_stderr=False)  # click < 8.2 (Python 3.9) mixes stderr into stdout by default
+    except TypeError:  # click 8.2+ and typer's vendored click keep them apart and take no such argument
+        runner = CliRunner()
     result = runner.invoke(app, [str(a) for a in args], env=env, catch_exceptions=True)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
